@@ -1,0 +1,265 @@
+/* The store: the single source of truth (SQLite today), shared by
+ * pimgated and pimctl. Nothing outside src/store/ touches SQL.
+ *
+ * Every function returns PIM_OK or an error from err.h: PIM_ENOTFOUND,
+ * PIM_EEXIST, PIM_EBUSY (locked longer than the busy timeout) or
+ * PIM_ESTORE; store_errmsg() then tells what happened. Names are copied
+ * into the records; records own no heap memory unless noted. All times
+ * are seconds since the epoch; 0 means "none" for optional bounds. */
+#ifndef PIMGATE_STORE_H
+#define PIMGATE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_NAME_MAX 64
+#define STORE_TEXT_MAX 512
+#define STORE_KEY_MAX 2048
+#define STORE_PATH_MAX 512
+
+struct store;
+
+/* Opens (creating if CREATE) the database at PATH: WAL mode, a short busy
+ * timeout, foreign keys on, schema migrated to the newest version. A new
+ * file is created owner-only (0600). */
+int store_open(const char *path, bool create, struct store **out);
+void store_close(struct store *st);
+/* The last error's text (never NULL; "" if none). */
+const char *store_errmsg(const struct store *st);
+/* Changes whenever another connection (pimctl) commits; cheap. */
+int store_data_version(struct store *st, int64_t *version);
+/* The schema version after migration. */
+int store_schema_version(struct store *st);
+
+/* Transactions, for changes that must land together. */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+/* ---- users ---- */
+struct store_user {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	bool enabled;
+	bool has_password;
+	int64_t created;
+};
+typedef int (*store_user_cb)(const struct store_user *u, void *arg);
+
+/* PW_HASH may be NULL (key-only user). EEXIST if the name is taken. */
+int store_user_add(struct store *st, const char *name, const char *pw_hash,
+    int64_t now, int64_t *id);
+int store_user_get(struct store *st, const char *name, struct store_user *u);
+int store_user_get_by_id(struct store *st, int64_t id, struct store_user *u);
+int store_user_set_enabled(struct store *st, const char *name, bool enabled);
+/* Copies the password hash into BUF; ENOTFOUND if none is set. */
+int store_user_password_hash(struct store *st, const char *name, char *buf,
+    size_t size);
+/* KEY is an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
+int store_user_key_add(struct store *st, int64_t user_id, const char *key);
+/* Calls CB with each key line of the user; stops early if CB returns != 0
+ * and returns that value. */
+int store_user_keys(struct store *st, int64_t user_id,
+    int (*cb)(const char *key, void *arg), void *arg);
+int store_user_list(struct store *st, store_user_cb cb, void *arg);
+
+/* ---- roles ---- */
+
+/* Channel kinds a role may allow (bit set). */
+enum store_channel {
+	CHANNEL_SHELL = 1 << 0,
+	CHANNEL_EXEC = 1 << 1,
+	CHANNEL_SFTP = 1 << 2,
+	CHANNEL_PORT_FORWARD = 1 << 3,
+};
+#define CHANNEL_DEFAULT (CHANNEL_SHELL | CHANNEL_EXEC | CHANNEL_SFTP)
+
+struct store_role {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	int64_t max_activation; /* secs; default 8h */
+	int64_t max_session;	/* secs; default 8h */
+	int64_t idle_timeout;	/* secs; 0 = none */
+	unsigned channels;	/* enum store_channel bits */
+	int64_t created;
+};
+typedef int (*store_role_cb)(const struct store_role *r, void *arg);
+
+int store_role_add(struct store *st, const struct store_role *r, int64_t *id);
+int store_role_get(struct store *st, const char *name, struct store_role *r);
+int store_role_get_by_id(struct store *st, int64_t id, struct store_role *r);
+int store_role_list(struct store *st, store_role_cb cb, void *arg);
+/* EEXIST if the grant is already there. */
+int store_role_grant(struct store *st, int64_t role_id, int64_t target_id);
+/* Calls CB with each role that grants TARGET_ID. */
+int store_roles_granting(struct store *st, int64_t target_id,
+    store_role_cb cb, void *arg);
+
+/* ---- targets ---- */
+struct store_target {
+	int64_t id;
+	char name[STORE_NAME_MAX];
+	char kind[16]; /* "ssh" */
+	char host[256];
+	int port;
+	char login[STORE_NAME_MAX];
+	char host_key[STORE_KEY_MAX]; /* pinned OpenSSH public key line */
+	int64_t created;
+};
+typedef int (*store_target_cb)(const struct store_target *t, void *arg);
+
+/* SECRET is the sealed credential (vault_seal output), LEN bytes. */
+int store_target_add(struct store *st, const struct store_target *t,
+    const unsigned char *secret, size_t len, int64_t *id);
+int store_target_get(struct store *st, const char *name,
+    struct store_target *t);
+int store_target_list(struct store *st, store_target_cb cb, void *arg);
+/* Returns the sealed credential in *SECRET (malloc'd, caller frees). */
+int store_target_secret(struct store *st, int64_t target_id,
+    unsigned char **secret, size_t *len);
+
+/* ---- assignments ---- */
+enum store_assign_kind {
+	ASSIGN_ELIGIBLE = 1,
+	ASSIGN_ACTIVE = 2,
+};
+
+struct store_assignment {
+	int64_t id;
+	int64_t user_id;
+	int64_t role_id;
+	char user[STORE_NAME_MAX];
+	char role[STORE_NAME_MAX];
+	enum store_assign_kind kind;
+	int64_t start; /* 0 = permanent from the beginning */
+	int64_t end;   /* 0 = permanent */
+	int64_t created;
+};
+typedef int (*store_assignment_cb)(const struct store_assignment *a,
+    void *arg);
+
+/* A user holds at most one assignment per role and kind: EEXIST. */
+int store_assignment_add(struct store *st, const struct store_assignment *a,
+    int64_t *id);
+/* Removes every assignment of ROLE_ID to USER_ID; ENOTFOUND if none. */
+int store_assignment_remove(struct store *st, int64_t user_id,
+    int64_t role_id);
+int store_assignment_get(struct store *st, int64_t id,
+    struct store_assignment *a);
+/* USER_ID 0 lists everyone's. */
+int store_assignment_list(struct store *st, int64_t user_id,
+    store_assignment_cb cb, void *arg);
+
+/* ---- activations ---- */
+enum store_act_state {
+	ACT_PENDING = 1,
+	ACT_ACTIVE,
+	ACT_EXPIRED,
+	ACT_REVOKED,
+	ACT_DEACTIVATED,
+	ACT_DENIED,
+	ACT_CANCELLED,
+};
+/* "pending", "active", ...; NULL for an unknown value. */
+const char *store_act_state_name(enum store_act_state s);
+/* Returns the state for NAME, or 0 if unknown. */
+enum store_act_state store_act_state_parse(const char *name);
+
+struct store_activation {
+	int64_t id;
+	int64_t user_id;
+	int64_t role_id;
+	char user[STORE_NAME_MAX];
+	char role[STORE_NAME_MAX];
+	enum store_act_state state;
+	int64_t start; /* window start */
+	int64_t end;   /* window end */
+	char reason[STORE_TEXT_MAX];
+	char ticket[STORE_NAME_MAX];
+	char requested_by[STORE_NAME_MAX];
+	int64_t created;
+	int64_t ended; /* when it left pending/active; 0 if it has not */
+};
+typedef int (*store_activation_cb)(const struct store_activation *a,
+    void *arg);
+
+int store_activation_add(struct store *st, const struct store_activation *a,
+    int64_t *id);
+int store_activation_get(struct store *st, int64_t id,
+    struct store_activation *a);
+/* Moves activation ID from FROM to TO at NOW; ENOTFOUND if it is not in
+ * state FROM (so two racing changes cannot both win). */
+int store_activation_transition(struct store *st, int64_t id,
+    enum store_act_state from, enum store_act_state to, int64_t now);
+/* Marks every active activation whose end <= NOW as expired. */
+int store_activation_expire(struct store *st, int64_t now, int *count);
+/* USER_ID 0 lists everyone's; newest first. */
+int store_activation_list(struct store *st, int64_t user_id,
+    store_activation_cb cb, void *arg);
+
+/* ---- sessions ---- */
+struct store_session {
+	int64_t id;
+	int64_t user_id;
+	int64_t target_id;
+	int64_t role_id;
+	int64_t assignment_id; /* 0 if admitted by an activation */
+	int64_t activation_id; /* 0 if admitted by an active assignment */
+	char user[STORE_NAME_MAX];
+	char target[STORE_NAME_MAX];
+	char role[STORE_NAME_MAX];
+	char protocol[16]; /* "ssh" */
+	char peer[64];	   /* client address "127.0.0.1:40000" */
+	int64_t start;
+	int64_t deadline;
+	int64_t end; /* 0 while live */
+	char end_reason[16];
+	int64_t bytes_in;  /* client -> target */
+	int64_t bytes_out; /* target -> client */
+	char recording[STORE_PATH_MAX]; /* first recording, "" if none */
+};
+typedef int (*store_session_cb)(const struct store_session *s, void *arg);
+
+/* Inserts S (end 0) and sets S->id. */
+int store_session_begin(struct store *st, struct store_session *s);
+int store_session_set_deadline(struct store *st, int64_t id,
+    int64_t deadline);
+/* Adds a recording file of session ID (the first also fills
+ * sessions.recording). */
+int store_session_add_recording(struct store *st, int64_t id,
+    const char *path);
+int store_session_end(struct store *st, int64_t id, int64_t end,
+    const char *reason, int64_t bytes_in, int64_t bytes_out);
+int store_session_get(struct store *st, int64_t id, struct store_session *s);
+/* Calls CB with each recording path of session ID, in order. */
+int store_session_recordings(struct store *st, int64_t id,
+    int (*cb)(const char *path, void *arg), void *arg);
+/* Newest first. */
+int store_session_list(struct store *st, store_session_cb cb, void *arg);
+/* Ends every session with end 0 (left by a crashed daemon) with REASON. */
+int store_session_end_all_live(struct store *st, int64_t now,
+    const char *reason, int *count);
+
+/* ---- audit events (written through audit.h, not directly) ---- */
+struct store_audit {
+	int64_t id;
+	int64_t ts_ms;
+	char actor[STORE_NAME_MAX]; /* who did it: user name, "admin:root" */
+	char event[48];		    /* "login", "admit", "session.end", ... */
+	char outcome[16];	    /* "ok", "refused", "failed" */
+	char user[STORE_NAME_MAX];
+	char target[STORE_NAME_MAX];
+	char role[STORE_NAME_MAX];
+	int64_t session_id;
+	char peer[64];
+	char detail[STORE_TEXT_MAX]; /* reason or change, free text */
+};
+typedef int (*store_audit_cb)(const struct store_audit *a, void *arg);
+
+int store_audit_append(struct store *st, struct store_audit *a);
+/* Events with ts_ms >= SINCE_MS, oldest first; USER NULL for all. */
+int store_audit_list(struct store *st, int64_t since_ms, const char *user,
+    store_audit_cb cb, void *arg);
+
+#endif

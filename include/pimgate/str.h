@@ -1,0 +1,20 @@
+/* Small safe-string helpers. */
+#ifndef PIMGATE_STR_H
+#define PIMGATE_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies SRC into DST (size SIZE), always terminated. Returns false if
+ * SRC did not fit (DST then holds a truncated copy). */
+bool str_copy(char *dst, const char *src, size_t size);
+
+/* True if NAME is a valid name for users, roles and targets: 1 to 63
+ * characters from [a-z0-9._-], starting with a letter or digit. */
+bool str_valid_name(const char *name);
+
+/* Joins FMT into DST like snprintf; returns false on truncation. */
+bool str_printf(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
