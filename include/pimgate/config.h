@@ -8,32 +8,33 @@
 #define CONFIG_DEFAULT_PATH "/etc/pimgate/pimgate.conf"
 
 struct config {
-	char *path;	      /* the file read */
-	char *state_dir;      /* [server] state_dir */
-	char *db_path;	      /* [server] database, default STATE/pimgate.db */
-	char *recordings_dir; /* [server] recordings, default STATE/recordings */
-	char *host_key;	      /* [ssh] host_key, default STATE/ssh_host_ed25519_key */
-	char *secret_key;     /* [server] secret_key, default STATE/secret.key */
-	char *ca_key;	      /* [server] ca_key, default STATE/ca.key */
-	char *ca_cert;	      /* [server] ca_cert, default STATE/ca.crt */
-	char *log_level;      /* [server] log_level, default "info" */
-	char *ssh_listen;     /* [ssh] listen, default 127.0.0.1:2222 */
-	char *pg_listen;      /* [postgres] listen, default 127.0.0.1:5433 */
-	char *http_listen;    /* [http] listen, default 127.0.0.1:9187 */
-	bool record_input;    /* [recording] input, default false */
-	int64_t login_grace;  /* [ssh] login_grace_time secs, default 60 */
-	int64_t poll_ms;      /* [server] store_poll_ms, default 200 */
+	char *path; /* the file read */
+	char *state_dir; /* [server] state_dir */
+	char *db_path; /* [server] database, default STATE/pimgate.db */
+	char
+	    *recordings_dir; /* [server] recordings, default STATE/recordings */
+	char *host_key; /* [ssh] host_key, default STATE/ssh_host_ed25519_key */
+	char *secret_key; /* [server] secret_key, default STATE/secret.key */
+	char *ca_key; /* [server] ca_key, default STATE/ca.key */
+	char *ca_cert; /* [server] ca_cert, default STATE/ca.crt */
+	char *log_level; /* [server] log_level, default "info" */
+	char *ssh_listen; /* [ssh] listen, default 127.0.0.1:2222 */
+	char *pg_listen; /* [postgres] listen, default 127.0.0.1:5433 */
+	char *http_listen; /* [http] listen, default 127.0.0.1:9187 */
+	bool record_input; /* [recording] input, default false */
+	int64_t login_grace; /* [ssh] login_grace_time secs, default 60 */
+	int64_t poll_ms; /* [server] store_poll_ms, default 200 */
 };
 
 /* Reads PATH into CFG (zeroed first) and fills defaults. On error returns
  * PIM_EINVAL or PIM_EIO with a one-line reason in ERR ("pimgate.conf:12:
  * unknown key [ssh] lisen"). Unknown sections and keys are errors. */
-int config_load(const char *path, struct config *cfg, char *err,
-    unsigned errlen);
+int config_load(
+    const char *path, struct config *cfg, char *err, unsigned errlen);
 void config_free(struct config *cfg);
 
 /* Splits "HOST:PORT" or "[V6]:PORT". Returns PIM_OK or PIM_EINVAL. */
-int config_split_hostport(const char *s, char *host, unsigned hostlen,
-    int *port);
+int config_split_hostport(
+    const char *s, char *host, unsigned hostlen, int *port);
 
 #endif

@@ -21,9 +21,9 @@ struct admission {
 	char role[STORE_NAME_MAX];
 	int64_t assignment_id; /* set when admitted by an active assignment */
 	int64_t activation_id; /* set when admitted by an activation */
-	int64_t deadline;      /* earliest of window ends and max session */
-	int64_t idle_timeout;  /* secs, 0 = none */
-	unsigned channels;     /* enum store_channel bits of the role */
+	int64_t deadline; /* earliest of window ends and max session */
+	int64_t idle_timeout; /* secs, 0 = none */
+	unsigned channels; /* enum store_channel bits of the role */
 };
 
 /* The admission rule (docs: PRODUCT.md): USER may reach TARGET at NOW only
@@ -44,9 +44,9 @@ int policy_admit(struct store *st, const char *user, const char *target,
  * moved) if the grant that admitted it still holds, else PIM_EDENIED with
  * *END_REASON set to "revoked" or "expired" and a reason for the person;
  * PIM_ESTORE on store failure. */
-int policy_recheck(struct store *st, const struct admission *cur,
-    int64_t start, int64_t now, struct admission *next,
-    const char **end_reason, char *reason, size_t rlen);
+int policy_recheck(struct store *st, const struct admission *cur, int64_t start,
+    int64_t now, struct admission *next, const char **end_reason, char *reason,
+    size_t rlen);
 
 /* Activates ROLE for USER for DURATION seconds from NOW with REASON,
  * on behalf of REQUESTED_BY. Needs an eligible assignment of ROLE whose
@@ -54,13 +54,13 @@ int policy_recheck(struct store *st, const struct admission *cur,
  * clipped to a time-bound assignment's end. Sets *ID. PIM_EDENIED with a
  * reason, PIM_ENOTFOUND for an unknown user or role (reason set). */
 int policy_activate(struct store *st, const char *user, const char *role,
-    int64_t now, int64_t duration, const char *why,
-    const char *requested_by, int64_t *id, char *reason, size_t rlen);
+    int64_t now, int64_t duration, const char *why, const char *requested_by,
+    int64_t *id, char *reason, size_t rlen);
 
 /* The state of A at NOW: an active activation whose end has passed is
  * expired, even before the store has been updated. */
-enum store_act_state policy_activation_state(const struct store_activation *a,
-    int64_t now);
+enum store_act_state policy_activation_state(
+    const struct store_activation *a, int64_t now);
 
 /* Password hashing: Argon2id, encoded string with its own salt and
  * parameters. Returns PIM_OK or PIM_ERR. */

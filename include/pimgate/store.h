@@ -54,8 +54,8 @@ int store_user_get(struct store *st, const char *name, struct store_user *u);
 int store_user_get_by_id(struct store *st, int64_t id, struct store_user *u);
 int store_user_set_enabled(struct store *st, const char *name, bool enabled);
 /* Copies the password hash into BUF; ENOTFOUND if none is set. */
-int store_user_password_hash(struct store *st, const char *name, char *buf,
-    size_t size);
+int store_user_password_hash(
+    struct store *st, const char *name, char *buf, size_t size);
 /* KEY is an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
 int store_user_key_add(struct store *st, int64_t user_id, const char *key);
 /* Calls CB with each key line of the user; stops early if CB returns != 0
@@ -79,9 +79,9 @@ struct store_role {
 	int64_t id;
 	char name[STORE_NAME_MAX];
 	int64_t max_activation; /* secs; default 8h */
-	int64_t max_session;	/* secs; default 8h */
-	int64_t idle_timeout;	/* secs; 0 = none */
-	unsigned channels;	/* enum store_channel bits */
+	int64_t max_session; /* secs; default 8h */
+	int64_t idle_timeout; /* secs; 0 = none */
+	unsigned channels; /* enum store_channel bits */
 	int64_t created;
 };
 typedef int (*store_role_cb)(const struct store_role *r, void *arg);
@@ -93,8 +93,8 @@ int store_role_list(struct store *st, store_role_cb cb, void *arg);
 /* EEXIST if the grant is already there. */
 int store_role_grant(struct store *st, int64_t role_id, int64_t target_id);
 /* Calls CB with each role that grants TARGET_ID. */
-int store_roles_granting(struct store *st, int64_t target_id,
-    store_role_cb cb, void *arg);
+int store_roles_granting(
+    struct store *st, int64_t target_id, store_role_cb cb, void *arg);
 
 /* ---- targets ---- */
 struct store_target {
@@ -112,12 +112,12 @@ typedef int (*store_target_cb)(const struct store_target *t, void *arg);
 /* SECRET is the sealed credential (vault_seal output), LEN bytes. */
 int store_target_add(struct store *st, const struct store_target *t,
     const unsigned char *secret, size_t len, int64_t *id);
-int store_target_get(struct store *st, const char *name,
-    struct store_target *t);
+int store_target_get(
+    struct store *st, const char *name, struct store_target *t);
 int store_target_list(struct store *st, store_target_cb cb, void *arg);
 /* Returns the sealed credential in *SECRET (malloc'd, caller frees). */
-int store_target_secret(struct store *st, int64_t target_id,
-    unsigned char **secret, size_t *len);
+int store_target_secret(
+    struct store *st, int64_t target_id, unsigned char **secret, size_t *len);
 
 /* ---- assignments ---- */
 enum store_assign_kind {
@@ -133,23 +133,21 @@ struct store_assignment {
 	char role[STORE_NAME_MAX];
 	enum store_assign_kind kind;
 	int64_t start; /* 0 = permanent from the beginning */
-	int64_t end;   /* 0 = permanent */
+	int64_t end; /* 0 = permanent */
 	int64_t created;
 };
-typedef int (*store_assignment_cb)(const struct store_assignment *a,
-    void *arg);
+typedef int (*store_assignment_cb)(const struct store_assignment *a, void *arg);
 
 /* A user holds at most one assignment per role and kind: EEXIST. */
-int store_assignment_add(struct store *st, const struct store_assignment *a,
-    int64_t *id);
+int store_assignment_add(
+    struct store *st, const struct store_assignment *a, int64_t *id);
 /* Removes every assignment of ROLE_ID to USER_ID; ENOTFOUND if none. */
-int store_assignment_remove(struct store *st, int64_t user_id,
-    int64_t role_id);
-int store_assignment_get(struct store *st, int64_t id,
-    struct store_assignment *a);
+int store_assignment_remove(struct store *st, int64_t user_id, int64_t role_id);
+int store_assignment_get(
+    struct store *st, int64_t id, struct store_assignment *a);
 /* USER_ID 0 lists everyone's. */
-int store_assignment_list(struct store *st, int64_t user_id,
-    store_assignment_cb cb, void *arg);
+int store_assignment_list(
+    struct store *st, int64_t user_id, store_assignment_cb cb, void *arg);
 
 /* ---- activations ---- */
 enum store_act_state {
@@ -174,29 +172,32 @@ struct store_activation {
 	char role[STORE_NAME_MAX];
 	enum store_act_state state;
 	int64_t start; /* window start */
-	int64_t end;   /* window end */
+	int64_t end; /* window end */
 	char reason[STORE_TEXT_MAX];
 	char ticket[STORE_NAME_MAX];
 	char requested_by[STORE_NAME_MAX];
 	int64_t created;
 	int64_t ended; /* when it left pending/active; 0 if it has not */
 };
-typedef int (*store_activation_cb)(const struct store_activation *a,
-    void *arg);
+typedef int (*store_activation_cb)(const struct store_activation *a, void *arg);
 
-int store_activation_add(struct store *st, const struct store_activation *a,
-    int64_t *id);
-int store_activation_get(struct store *st, int64_t id,
-    struct store_activation *a);
+int store_activation_add(
+    struct store *st, const struct store_activation *a, int64_t *id);
+int store_activation_get(
+    struct store *st, int64_t id, struct store_activation *a);
 /* Moves activation ID from FROM to TO at NOW; ENOTFOUND if it is not in
  * state FROM (so two racing changes cannot both win). */
 int store_activation_transition(struct store *st, int64_t id,
     enum store_act_state from, enum store_act_state to, int64_t now);
+/* Moves the end of pending or active activation ID to END (extending or
+ * shortening its window); ENOTFOUND if it is in another state or END is
+ * not after its start. */
+int store_activation_set_end(struct store *st, int64_t id, int64_t end);
 /* Marks every active activation whose end <= NOW as expired. */
 int store_activation_expire(struct store *st, int64_t now, int *count);
 /* USER_ID 0 lists everyone's; newest first. */
-int store_activation_list(struct store *st, int64_t user_id,
-    store_activation_cb cb, void *arg);
+int store_activation_list(
+    struct store *st, int64_t user_id, store_activation_cb cb, void *arg);
 
 /* ---- sessions ---- */
 struct store_session {
@@ -210,12 +211,12 @@ struct store_session {
 	char target[STORE_NAME_MAX];
 	char role[STORE_NAME_MAX];
 	char protocol[16]; /* "ssh" */
-	char peer[64];	   /* client address "127.0.0.1:40000" */
+	char peer[64]; /* client address "127.0.0.1:40000" */
 	int64_t start;
 	int64_t deadline;
 	int64_t end; /* 0 while live */
 	char end_reason[16];
-	int64_t bytes_in;  /* client -> target */
+	int64_t bytes_in; /* client -> target */
 	int64_t bytes_out; /* target -> client */
 	char recording[STORE_PATH_MAX]; /* first recording, "" if none */
 };
@@ -223,12 +224,10 @@ typedef int (*store_session_cb)(const struct store_session *s, void *arg);
 
 /* Inserts S (end 0) and sets S->id. */
 int store_session_begin(struct store *st, struct store_session *s);
-int store_session_set_deadline(struct store *st, int64_t id,
-    int64_t deadline);
+int store_session_set_deadline(struct store *st, int64_t id, int64_t deadline);
 /* Adds a recording file of session ID (the first also fills
  * sessions.recording). */
-int store_session_add_recording(struct store *st, int64_t id,
-    const char *path);
+int store_session_add_recording(struct store *st, int64_t id, const char *path);
 int store_session_end(struct store *st, int64_t id, int64_t end,
     const char *reason, int64_t bytes_in, int64_t bytes_out);
 int store_session_get(struct store *st, int64_t id, struct store_session *s);
@@ -238,16 +237,16 @@ int store_session_recordings(struct store *st, int64_t id,
 /* Newest first. */
 int store_session_list(struct store *st, store_session_cb cb, void *arg);
 /* Ends every session with end 0 (left by a crashed daemon) with REASON. */
-int store_session_end_all_live(struct store *st, int64_t now,
-    const char *reason, int *count);
+int store_session_end_all_live(
+    struct store *st, int64_t now, const char *reason, int *count);
 
 /* ---- audit events (written through audit.h, not directly) ---- */
 struct store_audit {
 	int64_t id;
 	int64_t ts_ms;
 	char actor[STORE_NAME_MAX]; /* who did it: user name, "admin:root" */
-	char event[48];		    /* "login", "admit", "session.end", ... */
-	char outcome[16];	    /* "ok", "refused", "failed" */
+	char event[48]; /* "login", "admit", "session.end", ... */
+	char outcome[16]; /* "ok", "refused", "failed" */
 	char user[STORE_NAME_MAX];
 	char target[STORE_NAME_MAX];
 	char role[STORE_NAME_MAX];

@@ -24,8 +24,8 @@ void vault_close(struct vault *v);
 int vault_seal(struct vault *v, const char *context, const unsigned char *in,
     size_t len, unsigned char **out, size_t *outlen);
 /* PIM_ECRYPTO if the blob was changed or sealed under another context. */
-int vault_unseal(struct vault *v, const char *context,
-    const unsigned char *in, size_t len, unsigned char **out, size_t *outlen);
+int vault_unseal(struct vault *v, const char *context, const unsigned char *in,
+    size_t len, unsigned char **out, size_t *outlen);
 void vault_free_secret(unsigned char *p, size_t len);
 
 #endif

@@ -1,0 +1,204 @@
+/* pimgated: parse, set up, run, tear down. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "pimgate/clock.h"
+#include "pimgate/config.h"
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+#include "pimgate/session.h"
+#include "pimgate/ssh_front.h"
+#include "pimgate/store.h"
+#include "pimgate/vault.h"
+
+/* How long live sessions get to close after SIGTERM. */
+#define SHUTDOWN_GRACE_MS 3000
+
+struct daemon {
+	struct config cfg;
+	struct event_base *base;
+	struct store *st;
+	struct vault *vault;
+	struct session_mgr *mgr;
+	struct ssh_front *ssh;
+	struct event *sigterm, *sigint;
+	struct event *drain;
+	int64_t stop_deadline_us;
+};
+
+static void
+daemon_usage(void)
+{
+	fprintf(stderr, "usage: pimgated [-c FILE]\n");
+}
+
+static void
+daemon_libevent_log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warn("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+static void
+daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (session_mgr_live(d->mgr) == 0 ||
+	    clock_mono_us() >= d->stop_deadline_us) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	struct timeval tv = {.tv_usec = 50000};
+	evtimer_add(d->drain, &tv);
+}
+
+static void
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct timeval tv = {0};
+
+	if (d->drain != NULL)
+		return;
+	log_info("signal received signal=%s live_sessions=%zu",
+	    sig == SIGTERM ? "TERM" : "INT", session_mgr_live(d->mgr));
+	ssh_front_stop(d->ssh);
+	session_mgr_shutdown(d->mgr);
+	d->stop_deadline_us = clock_mono_us() + SHUTDOWN_GRACE_MS * 1000;
+	d->drain = evtimer_new(d->base, daemon_drain_cb, d);
+	evtimer_add(d->drain, &tv);
+}
+
+static int
+daemon_open_state(struct daemon *d)
+{
+	int n = 0;
+
+	if (access(d->cfg.db_path, F_OK) != 0) {
+		log_error("no state at %s: run 'pimctl -c %s init' first",
+		    d->cfg.state_dir, d->cfg.path);
+		return PIM_ENOTFOUND;
+	}
+	if (store_open(d->cfg.db_path, false, &d->st) != PIM_OK) {
+		log_error("cannot open the store %s", d->cfg.db_path);
+		return PIM_ESTORE;
+	}
+	if (vault_open(d->cfg.secret_key, &d->vault) != PIM_OK) {
+		log_error("cannot open the secret key %s (missing, or readable "
+			  "by others)",
+		    d->cfg.secret_key);
+		return PIM_ECRYPTO;
+	}
+	/* Sessions left open by a daemon that died did end then. */
+	if (store_session_end_all_live(d->st, clock_now(), END_SHUTDOWN, &n) ==
+		PIM_OK &&
+	    n > 0)
+		log_warn("closed sessions left by a previous run count=%d", n);
+	return PIM_OK;
+}
+
+static int
+daemon_setup(struct daemon *d)
+{
+	char err[256];
+
+	event_set_log_callback(daemon_libevent_log);
+	d->base = event_base_new();
+	if (d->base == NULL)
+		return PIM_ENOMEM;
+	if (daemon_open_state(d) != PIM_OK)
+		return PIM_ERR;
+	d->mgr = session_mgr_new(d->base, d->st, &d->cfg);
+	if (d->mgr == NULL || session_mgr_start(d->mgr) != PIM_OK) {
+		log_error("cannot start the session manager");
+		return PIM_ERR;
+	}
+	d->ssh =
+	    ssh_front_new(d->base, d->mgr, &d->cfg, d->vault, err, sizeof(err));
+	if (d->ssh == NULL || ssh_front_listen(d->ssh, d->cfg.ssh_listen, err,
+				  sizeof(err)) != PIM_OK) {
+		log_error("%s", err);
+		return PIM_ERR;
+	}
+	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
+	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
+	if (d->sigterm == NULL || d->sigint == NULL)
+		return PIM_ENOMEM;
+	evsignal_add(d->sigterm, NULL);
+	evsignal_add(d->sigint, NULL);
+	return PIM_OK;
+}
+
+static void
+daemon_teardown(struct daemon *d)
+{
+	ssh_front_free(d->ssh);
+	session_mgr_free(d->mgr);
+	if (d->drain != NULL)
+		event_free(d->drain);
+	if (d->sigterm != NULL)
+		event_free(d->sigterm);
+	if (d->sigint != NULL)
+		event_free(d->sigint);
+	vault_close(d->vault);
+	store_close(d->st);
+	if (d->base != NULL)
+		event_base_free(d->base);
+	config_free(&d->cfg);
+}
+
+static int
+daemon_parse_args(int argc, char **argv, const char **conf)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+		switch (ch) {
+		case 'c':
+			*conf = optarg;
+			break;
+		default:
+			daemon_usage();
+			return PIM_EINVAL;
+		}
+	}
+	if (optind != argc) {
+		daemon_usage();
+		return PIM_EINVAL;
+	}
+	return PIM_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	const char *conf = CONFIG_DEFAULT_PATH;
+	char err[512];
+	int rc = 1;
+
+	if (daemon_parse_args(argc, argv, &conf) != PIM_OK)
+		return 2;
+	if (config_load(conf, &d.cfg, err, sizeof(err)) != PIM_OK) {
+		fprintf(stderr, "pimgated: %s\n", err);
+		return 1;
+	}
+	log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
+	signal(SIGPIPE, SIG_IGN);
+	if (daemon_setup(&d) == PIM_OK) {
+		log_info("pimgated started version=%s", PIMGATE_VERSION);
+		event_base_dispatch(d.base);
+		log_info("pimgated stopped");
+		rc = 0;
+	}
+	daemon_teardown(&d);
+	return rc;
+}

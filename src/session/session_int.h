@@ -1,0 +1,55 @@
+/* Internal to the session module: shared between session.c and watch.c. */
+#ifndef PIMGATE_SESSION_INT_H
+#define PIMGATE_SESSION_INT_H
+
+#include <stdbool.h>
+
+#include <sys/queue.h>
+
+#include <event2/util.h>
+
+#include "pimgate/policy.h"
+#include "pimgate/store.h"
+
+enum session_state {
+	SESSION_OPEN = 1,
+	SESSION_ENDING,
+};
+
+struct session {
+	TAILQ_ENTRY(session) entry;
+	struct session_mgr *mgr;
+	enum session_state state;
+	struct store_session row;
+	struct admission adm;
+	const struct session_ops *ops;
+	void *conn;
+	struct event *deadline_ev;
+	struct event *idle_ev;
+	int64_t last_traffic_us;
+	int recordings;
+	char end_reason[16];
+};
+
+TAILQ_HEAD(session_list, session);
+
+struct session_mgr {
+	struct event_base *base;
+	struct store *st;
+	const struct config *cfg;
+	struct session_list live;
+	size_t nlive;
+	struct event *poll_ev;
+	int64_t data_version;
+	int64_t last_expire_sweep;
+};
+
+void session_deadline_cb(evutil_socket_t fd, short what, void *arg);
+void session_idle_cb(evutil_socket_t fd, short what, void *arg);
+void session_arm_deadline(struct session *s);
+void session_free_events(struct session *s);
+/* Re-applies the admission rule to S; ends S and returns false if its
+ * grant is gone; on a store error keeps S and returns false. */
+bool session_recheck(struct session *s);
+
+#endif

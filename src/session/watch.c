@@ -1,0 +1,124 @@
+/* Change detection: the daemon notices what pimctl (or another node)
+ * commits to the store, and re-checks every live session against it. */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "pimgate/clock.h"
+#include "pimgate/config.h"
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+#include "pimgate/policy.h"
+#include "pimgate/session.h"
+#include "pimgate/store.h"
+
+#include "session_int.h"
+
+/* How often expired activations are marked as such in the store. */
+#define EXPIRE_SWEEP_SECS 10
+
+static void
+session_move_deadline(struct session *s, const struct admission *next)
+{
+	char dl[32];
+
+	s->adm = *next;
+	s->row.deadline = next->deadline;
+	if (store_session_set_deadline(s->mgr->st, s->row.id, next->deadline) !=
+	    PIM_OK)
+		log_warn("store failed moving deadline session=%lld: %s",
+		    (long long)s->row.id, store_errmsg(s->mgr->st));
+	instant_format(next->deadline, dl, sizeof(dl));
+	log_info("session deadline moved session=%lld deadline=%s",
+	    (long long)s->row.id, dl);
+	session_arm_deadline(s);
+}
+
+bool
+session_recheck(struct session *s)
+{
+	struct admission next;
+	const char *end_reason = END_REVOKED;
+	char reason[POLICY_REASON_MAX];
+	char msg[POLICY_REASON_MAX + 32];
+	int rc;
+
+	if (s->state != SESSION_OPEN)
+		return false;
+	rc = policy_recheck(s->mgr->st, &s->adm, s->row.start, clock_now(),
+	    &next, &end_reason, reason, sizeof(reason));
+	if (rc == PIM_OK) {
+		if (next.deadline != s->adm.deadline)
+			session_move_deadline(s, &next);
+		return true;
+	}
+	if (rc != PIM_EDENIED) {
+		log_warn("store failed re-checking session=%lld: %s",
+		    (long long)s->row.id, store_errmsg(s->mgr->st));
+		return false;
+	}
+	snprintf(msg, sizeof(msg), "pimgate: %s; session ended", reason);
+	session_end(s, end_reason, msg);
+	return false;
+}
+
+static void
+session_recheck_all(struct session_mgr *m)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&m->live); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		session_recheck(s);
+	}
+}
+
+static void
+session_expire_sweep(struct session_mgr *m)
+{
+	int64_t now = clock_now();
+	int n = 0;
+
+	if (now - m->last_expire_sweep < EXPIRE_SWEEP_SECS)
+		return;
+	m->last_expire_sweep = now;
+	if (store_activation_expire(m->st, now, &n) != PIM_OK)
+		log_warn("store failed expiring activations: %s",
+		    store_errmsg(m->st));
+	else if (n > 0)
+		log_verbose("activations expired count=%d", n);
+}
+
+static void
+session_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct session_mgr *m = arg;
+	int64_t v;
+
+	if (store_data_version(m->st, &v) != PIM_OK) {
+		log_warn("store poll failed: %s", store_errmsg(m->st));
+		return;
+	}
+	if (v != m->data_version) {
+		m->data_version = v;
+		log_debug("store changed data_version=%lld", (long long)v);
+		session_recheck_all(m);
+	}
+	session_expire_sweep(m);
+}
+
+int
+session_mgr_start(struct session_mgr *m)
+{
+	struct timeval tv;
+
+	tv.tv_sec = m->cfg->poll_ms / 1000;
+	tv.tv_usec = (m->cfg->poll_ms % 1000) * 1000;
+	if (store_data_version(m->st, &m->data_version) != PIM_OK)
+		return PIM_ESTORE;
+	m->poll_ev = event_new(m->base, -1, EV_PERSIST, session_poll_cb, m);
+	if (m->poll_ev == NULL || event_add(m->poll_ev, &tv) != 0)
+		return PIM_ENOMEM;
+	return PIM_OK;
+}

@@ -1,0 +1,159 @@
+/* Client authentication: "USER" or "USER:TARGET" by password or key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+#include "pimgate/session.h"
+#include "pimgate/str.h"
+
+#include "ssh_int.h"
+
+/* Splits LOGIN ("alice:host1") into USER and TARGET; false if either
+ * part is not a valid name. */
+static bool
+auth_split_login(const char *login, char *user, char *target)
+{
+	const char *colon = strchr(login, ':');
+	size_t n = colon != NULL ? (size_t)(colon - login) : strlen(login);
+
+	if (n == 0 || n >= STORE_NAME_MAX)
+		return false;
+	memcpy(user, login, n);
+	user[n] = '\0';
+	target[0] = '\0';
+	if (colon != NULL && !str_copy(target, colon + 1, STORE_NAME_MAX))
+		return false;
+	if (!str_valid_name(user))
+		return false;
+	return colon == NULL || str_valid_name(target);
+}
+
+static int
+auth_result(struct conn *c, const char *login, bool ok, const char *method,
+    const char *why)
+{
+	char user[STORE_NAME_MAX], target[STORE_NAME_MAX];
+	char detail[128], esc[80];
+
+	if (!auth_split_login(login, user, target)) {
+		str_copy(user, log_str(login, esc, sizeof(esc)), sizeof(user));
+		target[0] = '\0';
+	}
+	snprintf(detail, sizeof(detail), "%s%s%s", method, ok ? "" : ": ",
+	    ok ? "" : why);
+	session_audit_login(
+	    c->front->mgr, user, target, c->peer, ok ? "ok" : "failed", detail);
+	if (!ok) {
+		log_info("login failed user=%s peer=%s method=%s reason=\"%s\"",
+		    user, c->peer, method, why);
+		if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
+			c->client_gone = true;
+		return SSH_AUTH_DENIED;
+	}
+	log_info("login ok user=%s target=%s peer=%s method=%s", user,
+	    target[0] ? target : "-", c->peer, method);
+	str_copy(c->user, user, sizeof(c->user));
+	str_copy(c->target, target, sizeof(c->target));
+	c->authed = true;
+	return SSH_AUTH_SUCCESS;
+}
+
+static int
+auth_password_cb(
+    ssh_session s, const char *login, const char *password, void *arg)
+{
+	struct conn *c = arg;
+	char user[STORE_NAME_MAX], target[STORE_NAME_MAX];
+	int rc;
+
+	if (c->authed)
+		return SSH_AUTH_DENIED;
+	if (!auth_split_login(login, user, target))
+		return auth_result(c, login, false, "password", "bad login");
+	rc = session_auth_password(c->front->mgr, user, password);
+	if (rc == PIM_ESTORE)
+		return auth_result(
+		    c, login, false, "password", "store unavailable");
+	return auth_result(c, login, rc == PIM_OK, "password",
+	    "wrong password or unknown user");
+}
+
+struct key_match {
+	ssh_key offered;
+	bool found;
+};
+
+static int
+auth_key_cmp_cb(const char *line, void *arg)
+{
+	struct key_match *km = arg;
+	char type[64];
+	const char *b64 = strchr(line, ' ');
+	ssh_key k = NULL;
+	size_t n;
+
+	if (b64 == NULL || (n = (size_t)(b64 - line)) >= sizeof(type))
+		return 0;
+	memcpy(type, line, n);
+	type[n] = '\0';
+	b64++;
+	char b64buf[STORE_KEY_MAX];
+	str_copy(b64buf, b64, sizeof(b64buf));
+	b64buf[strcspn(b64buf, " ")] = '\0';
+	if (ssh_pki_import_pubkey_base64(
+		b64buf, ssh_key_type_from_name(type), &k) != SSH_OK)
+		return 0;
+	km->found = ssh_key_cmp(k, km->offered, SSH_KEY_CMP_PUBLIC) == 0;
+	ssh_key_free(k);
+	return km->found ? 1 : 0;
+}
+
+static int
+auth_pubkey_cb(ssh_session s, const char *login, struct ssh_key_struct *key,
+    char state, void *arg)
+{
+	struct conn *c = arg;
+	char user[STORE_NAME_MAX], target[STORE_NAME_MAX];
+	struct key_match km = {.offered = key};
+	int rc;
+
+	if (c->authed || state == SSH_PUBLICKEY_STATE_WRONG)
+		return SSH_AUTH_DENIED;
+	if (!auth_split_login(login, user, target))
+		return auth_result(c, login, false, "publickey", "bad login");
+	rc = session_auth_keys(c->front->mgr, user, auth_key_cmp_cb, &km);
+	if (rc < 0 && rc != PIM_EDENIED)
+		return auth_result(
+		    c, login, false, "publickey", "store unavailable");
+	if (!km.found)
+		return auth_result(c, login, false, "publickey",
+		    "key not authorised or unknown user");
+	/* A probe without signature: say the key would do. */
+	if (state == SSH_PUBLICKEY_STATE_NONE)
+		return SSH_AUTH_SUCCESS;
+	return auth_result(c, login, true, "publickey", NULL);
+}
+
+static ssh_channel
+auth_channel_open_cb(ssh_session s, void *arg)
+{
+	struct conn *c = arg;
+
+	if (!c->authed || c->nchans >= SSH_MAX_CHANNELS ||
+	    c->state == CONN_DEAD)
+		return NULL;
+	return chpair_open(c);
+}
+
+void
+auth_install(struct conn *c)
+{
+	memset(&c->scb, 0, sizeof(c->scb));
+	c->scb.userdata = c;
+	c->scb.auth_password_function = auth_password_cb;
+	c->scb.auth_pubkey_function = auth_pubkey_cb;
+	c->scb.channel_open_request_session_function = auth_channel_open_cb;
+	ssh_callbacks_init(&c->scb);
+	ssh_set_server_callbacks(c->s, &c->scb);
+}

@@ -1,0 +1,170 @@
+/* The SSH listener: accepts with libevent, hands sockets to libssh. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pimgate/config.h"
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+#include "pimgate/ssh_front.h"
+#include "pimgate/str.h"
+
+#include "ssh_int.h"
+
+static void
+ssh_front_log_cb(
+    int priority, const char *function, const char *buffer, void *userdata)
+{
+	/* libssh's own log goes to ours, at debug. */
+	log_debug("libssh %s: %s", function, buffer);
+}
+
+static int
+ssh_front_bind(struct ssh_front *f, char *err, size_t errlen)
+{
+	f->bind = ssh_bind_new();
+	if (f->bind == NULL) {
+		str_copy(err, "cannot create the SSH server context", errlen);
+		return PIM_ENOMEM;
+	}
+	if (ssh_bind_options_set(f->bind, SSH_BIND_OPTIONS_HOSTKEY,
+		f->cfg->host_key) != SSH_OK) {
+		snprintf(err, errlen, "cannot load SSH host key %s: %s",
+		    f->cfg->host_key, ssh_get_error(f->bind));
+		return PIM_EIO;
+	}
+	return PIM_OK;
+}
+
+struct ssh_front *
+ssh_front_new(struct event_base *base, struct session_mgr *mgr,
+    const struct config *cfg, struct vault *vault, char *err, size_t errlen)
+{
+	struct ssh_front *f = calloc(1, sizeof(*f));
+
+	if (f == NULL) {
+		str_copy(err, "out of memory", errlen);
+		return NULL;
+	}
+	f->base = base;
+	f->mgr = mgr;
+	f->cfg = cfg;
+	f->vault = vault;
+	LIST_INIT(&f->conns);
+	ssh_set_log_callback(ssh_front_log_cb);
+	ssh_set_log_level(
+	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
+	if (ssh_front_bind(f, err, errlen) != PIM_OK) {
+		ssh_front_free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void
+ssh_front_peer(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(buf, size, "%s:%d", host, port);
+}
+
+static void
+ssh_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ssh_front *f = arg;
+	char peer[64];
+
+	ssh_front_peer(sa, peer, sizeof(peer));
+	log_verbose("connection accepted proto=ssh peer=%s", peer);
+	conn_accept(f, fd, peer);
+}
+
+static void
+ssh_front_error_cb(struct evconnlistener *l, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warn("ssh accept failed: %s", evutil_socket_error_to_string(e));
+}
+
+int
+ssh_front_listen(
+    struct ssh_front *f, const char *hostport, char *err, size_t errlen)
+{
+	char host[256], portbuf[16];
+	struct evutil_addrinfo hints = {0}, *ai = NULL;
+	int port;
+	unsigned flags =
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+
+	if (config_split_hostport(hostport, host, sizeof(host), &port) !=
+	    PIM_OK) {
+		snprintf(err, errlen, "bad [ssh] listen address %s", hostport);
+		return PIM_EINVAL;
+	}
+	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;
+	if (evutil_getaddrinfo(host, portbuf, &hints, &ai) != 0) {
+		snprintf(err, errlen,
+		    "[ssh] listen needs a numeric address: %s", hostport);
+		return PIM_EINVAL;
+	}
+	f->listener = evconnlistener_new_bind(f->base, ssh_front_accept_cb, f,
+	    flags, 128, ai->ai_addr, (int)ai->ai_addrlen);
+	evutil_freeaddrinfo(ai);
+	if (f->listener == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", hostport,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return PIM_EIO;
+	}
+	evconnlistener_set_error_cb(f->listener, ssh_front_error_cb);
+	log_info("listening proto=ssh address=%s", hostport);
+	return PIM_OK;
+}
+
+void
+ssh_front_stop(struct ssh_front *f)
+{
+	if (f->listener != NULL) {
+		evconnlistener_free(f->listener);
+		f->listener = NULL;
+		log_info("stopped listening proto=ssh");
+	}
+}
+
+size_t
+ssh_front_conns(const struct ssh_front *f)
+{
+	return f->nconns;
+}
+
+void
+ssh_front_free(struct ssh_front *f)
+{
+	if (f == NULL)
+		return;
+	ssh_front_stop(f);
+	while (!LIST_EMPTY(&f->conns))
+		conn_free(LIST_FIRST(&f->conns));
+	if (f->bind != NULL)
+		ssh_bind_free(f->bind);
+	free(f);
+}

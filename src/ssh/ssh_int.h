@@ -1,0 +1,198 @@
+/* Internal to the SSH front end.
+ *
+ * One client connection (struct conn) owns a libssh server session, at
+ * most one upstream libssh client session (struct upstream) and a list
+ * of channel pairs (struct chpair): one client channel relayed to one
+ * upstream channel.
+ *
+ * libssh runs callbacks from inside nearly every call, including writes
+ * to the other leg. Callbacks therefore only move data into bounded
+ * buffers or set flags; everything else (opening, forwarding EOF and
+ * close, freeing) happens at top level in conn_pump(), which runs after
+ * every wakeup and checks conn->dead after each libssh call.
+ *
+ * Connection states: KEX -> AUTH (key exchange done, waiting for a
+ * successful login) -> OPEN (authenticated; admitted or carrying a
+ * refusal to show) -> ENDING (session ended: telling the person, closing
+ * channels) -> DEAD (freed at the end of the pump).
+ *
+ * Channel pair states: see enum ch_state. */
+#ifndef PIMGATE_SSH_INT_H
+#define PIMGATE_SSH_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
+#include "pimgate/store.h"
+
+#define SSH_RELAY_BUF (256 * 1024) /* per direction, per channel */
+#define SSH_MAX_CHANNELS 10
+#define SSH_MAX_AUTH_TRIES 6
+#define SSH_MAX_ENV 8
+#define SSH_MSG_MAX 512
+
+struct session_mgr;
+struct session;
+struct config;
+struct vault;
+struct cast_writer;
+
+struct ssh_front {
+	struct event_base *base;
+	struct session_mgr *mgr;
+	const struct config *cfg;
+	struct vault *vault;
+	ssh_bind bind;
+	struct evconnlistener *listener;
+	LIST_HEAD(, conn) conns;
+	size_t nconns;
+};
+
+enum up_state {
+	UP_TCP = 1, /* non-blocking TCP connect in progress */
+	UP_CONNECT, /* SSH handshake */
+	UP_AUTH, /* public-key authentication */
+	UP_READY, /* channels may be opened */
+	UP_FAILED, /* error[] says why */
+};
+
+struct upstream {
+	struct conn *conn;
+	enum up_state state;
+	int fd; /* watched by libevent; libssh has a dup */
+	struct event *rev, *wev;
+	ssh_session s;
+	ssh_event ev;
+	ssh_key identity;
+	ssh_key pinned;
+	struct store_target target;
+	char error[256];
+};
+
+enum ch_state {
+	CH_WAIT_REQUEST = 1, /* client opened; no shell/exec/subsystem yet */
+	CH_WAIT_UPSTREAM, /* request known; upstream not ready */
+	CH_OPENING, /* upstream channel open in progress */
+	CH_PTY, /* upstream pty request in progress */
+	CH_ENV, /* upstream env requests */
+	CH_START, /* upstream shell/exec/subsystem request */
+	CH_RUNNING, /* relaying */
+	CH_FAILING, /* telling the client error[] */
+	CH_CLOSING, /* upstream done; draining to the client */
+	CH_DONE, /* both sides closed; to be freed */
+};
+
+enum ch_req {
+	REQ_NONE = 0,
+	REQ_SHELL,
+	REQ_EXEC,
+	REQ_SFTP,
+};
+
+struct chpair {
+	TAILQ_ENTRY(chpair) entry;
+	struct conn *conn;
+	int no;
+	enum ch_state state;
+	ssh_channel cch; /* client side */
+	ssh_channel uch; /* upstream side */
+	struct ssh_channel_callbacks_struct ccb;
+	struct ssh_channel_callbacks_struct ucb;
+
+	enum ch_req req;
+	char *command; /* exec command */
+	bool pty;
+	char term[64];
+	int cols, rows, pxw, pxh;
+	bool resize_pending;
+	int nenv, env_sent;
+	char *env_name[SSH_MAX_ENV];
+	char *env_value[SSH_MAX_ENV];
+
+	struct evbuffer *c2u; /* client -> upstream */
+	struct evbuffer *u2c; /* upstream stdout -> client */
+	struct evbuffer *u2c_err; /* upstream stderr -> client */
+	bool c_eof, c_eof_sent, c_closed;
+	bool u_eof, u_closed;
+	bool exit_status_set;
+	int exit_status;
+	bool exit_signal_set;
+	bool exit_core;
+	char exit_signal[32];
+
+	char error[SSH_MSG_MAX]; /* for CH_FAILING */
+	int64_t fail_since_us;
+	struct cast_writer *cast;
+	int64_t cast_start_us;
+	bool cast_failed;
+};
+
+enum conn_state {
+	CONN_KEX = 1,
+	CONN_AUTH,
+	CONN_OPEN,
+	CONN_ENDING,
+	CONN_DEAD,
+};
+
+struct conn {
+	LIST_ENTRY(conn) entry;
+	struct ssh_front *front;
+	enum conn_state state;
+	ssh_session s;
+	ssh_event ev;
+	int fd; /* watched by libevent; libssh has a dup */
+	struct event *rev, *wev;
+	struct event *timer; /* login grace, then closing grace */
+	struct event *kick; /* runs a pump soon */
+	struct ssh_server_callbacks_struct scb;
+	char peer[64];
+	char user[STORE_NAME_MAX];
+	char target[STORE_NAME_MAX];
+	bool authed;
+	bool admitted_checked;
+	int auth_tries;
+	char refusal[SSH_MSG_MAX]; /* admission refused: shown on a channel */
+	struct session *sess;
+	struct upstream *up;
+	TAILQ_HEAD(, chpair) chans;
+	int nchans;
+	int next_no;
+	bool in_pump;
+	char end_message[SSH_MSG_MAX];
+	int64_t ending_since_us;
+	bool client_gone;
+};
+
+/* conn.c */
+void conn_accept(struct ssh_front *f, int fd, const char *peer);
+void conn_pump(struct conn *c);
+void conn_kick(struct conn *c);
+void conn_update_interest(struct conn *c);
+void conn_free(struct conn *c);
+
+/* auth.c */
+void auth_install(struct conn *c);
+
+/* upstream.c */
+int upstream_start(struct conn *c, char *err, size_t errlen);
+void upstream_step(struct upstream *u);
+void upstream_pump(struct upstream *u);
+void upstream_update_interest(struct upstream *u);
+void upstream_free(struct upstream *u);
+
+/* channel.c */
+ssh_channel chpair_open(struct conn *c);
+void chpair_step(struct chpair *p);
+void chpair_end(struct chpair *p, const char *message);
+void chpair_free(struct chpair *p);
+
+#endif

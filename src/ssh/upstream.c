@@ -1,0 +1,357 @@
+/* The upstream leg: a non-blocking TCP connect through libevent, then
+ * libssh as a client on that socket: handshake, pinned host key check,
+ * public-key authentication with the target's sealed identity. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+#include "pimgate/session.h"
+#include "pimgate/str.h"
+#include "pimgate/vault.h"
+
+#include "ssh_int.h"
+
+#define UPSTREAM_CONNECT_SECS 10
+
+static void upstream_io_cb(evutil_socket_t fd, short what, void *arg);
+
+static void upstream_fail(struct upstream *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+upstream_fail(struct upstream *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(u->error, sizeof(u->error), fmt, ap);
+	va_end(ap);
+	u->state = UP_FAILED;
+	log_info("upstream failed session=%lld target=%s reason=\"%s\"",
+	    (long long)session_id(u->conn->sess), u->target.name, u->error);
+}
+
+/* Imports "TYPE BASE64 [comment]" as a public key. */
+static int
+upstream_parse_pubkey(const char *line, ssh_key *out)
+{
+	char buf[STORE_KEY_MAX];
+	char *b64, *end;
+
+	str_copy(buf, line, sizeof(buf));
+	b64 = strchr(buf, ' ');
+	if (b64 == NULL)
+		return PIM_EINVAL;
+	*b64++ = '\0';
+	end = strchr(b64, ' ');
+	if (end != NULL)
+		*end = '\0';
+	if (ssh_pki_import_pubkey_base64(
+		b64, ssh_key_type_from_name(buf), out) != SSH_OK)
+		return PIM_EINVAL;
+	return PIM_OK;
+}
+
+/* Opens the sealed identity of the target. */
+static int
+upstream_load_keys(struct upstream *u, char *err, size_t errlen)
+{
+	struct conn *c = u->conn;
+	unsigned char *sealed = NULL, *plain = NULL;
+	size_t slen = 0, plen = 0;
+	char ctx[STORE_NAME_MAX + 16];
+	int rc;
+
+	rc = session_target_info(c->sess, &u->target, &sealed, &slen);
+	if (rc != PIM_OK) {
+		snprintf(err, errlen, "target %s is not configured", c->target);
+		goto out;
+	}
+	snprintf(ctx, sizeof(ctx), "target:%s", u->target.name);
+	rc = vault_unseal(c->front->vault, ctx, sealed, slen, &plain, &plen);
+	if (rc != PIM_OK) {
+		snprintf(err, errlen, "the credential of %s cannot be opened",
+		    c->target);
+		goto out;
+	}
+	/* PEM text: the sealed bytes carry no terminator of their own. */
+	char *pem = malloc(plen + 1);
+	if (pem == NULL) {
+		rc = PIM_ENOMEM;
+		goto out;
+	}
+	memcpy(pem, plain, plen);
+	pem[plen] = '\0';
+	rc = ssh_pki_import_privkey_base64(
+		 pem, NULL, NULL, NULL, &u->identity) == SSH_OK
+		 ? PIM_OK
+		 : PIM_ECRYPTO;
+	explicit_bzero(pem, plen);
+	free(pem);
+	if (rc == PIM_OK)
+		rc = upstream_parse_pubkey(u->target.host_key, &u->pinned);
+	if (rc != PIM_OK)
+		snprintf(err, errlen, "the keys of target %s are unusable",
+		    c->target);
+out:
+	if (plain != NULL)
+		vault_free_secret(plain, plen);
+	free(sealed);
+	return rc;
+}
+
+static int
+upstream_tcp_connect(struct upstream *u, char *err, size_t errlen)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char port[16];
+	int fd, rc;
+
+	snprintf(port, sizeof(port), "%d", u->target.port);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	/* Names would need a resolver that does not block the loop. */
+	if (getaddrinfo(u->target.host, port, &hints, &ai) != 0) {
+		snprintf(err, errlen,
+		    "target %s has a host name, not an address",
+		    u->target.name);
+		return PIM_EINVAL;
+	}
+	fd = socket(
+	    ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (fd < 0 || (rc < 0 && errno != EINPROGRESS)) {
+		snprintf(err, errlen, "cannot connect to target %s: %s",
+		    u->target.name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return PIM_EIO;
+	}
+	u->fd = fd;
+	return PIM_OK;
+}
+
+static int
+upstream_events(struct upstream *u)
+{
+	struct event_base *base = u->conn->front->base;
+	struct timeval tv = {.tv_sec = UPSTREAM_CONNECT_SECS};
+
+	u->rev =
+	    event_new(base, u->fd, EV_READ | EV_PERSIST, upstream_io_cb, u);
+	u->wev = event_new(base, u->fd, EV_WRITE, upstream_io_cb, u);
+	if (u->rev == NULL || u->wev == NULL)
+		return PIM_ENOMEM;
+	/* The write event doubles as the connect timeout. */
+	event_add(u->wev, &tv);
+	return PIM_OK;
+}
+
+int
+upstream_start(struct conn *c, char *err, size_t errlen)
+{
+	struct upstream *u = calloc(1, sizeof(*u));
+	int rc;
+
+	if (u == NULL) {
+		str_copy(err, "out of memory", errlen);
+		return PIM_ENOMEM;
+	}
+	u->conn = c;
+	u->fd = -1;
+	u->state = UP_TCP;
+	c->up = u;
+	rc = upstream_load_keys(u, err, errlen);
+	if (rc == PIM_OK)
+		rc = upstream_tcp_connect(u, err, errlen);
+	if (rc == PIM_OK)
+		rc = upstream_events(u);
+	if (rc != PIM_OK) {
+		upstream_free(u);
+		c->up = NULL;
+	}
+	return rc;
+}
+
+/* The TCP connect finished: hand the socket to libssh. */
+static void
+upstream_tcp_done(struct upstream *u)
+{
+	int err = 0, off = 0, dupfd;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err != 0) {
+		upstream_fail(u, "cannot connect to target %s: %s",
+		    u->target.name, strerror(err));
+		return;
+	}
+	dupfd = fcntl(u->fd, F_DUPFD_CLOEXEC, 3);
+	u->s = ssh_new();
+	if (u->s == NULL || dupfd < 0) {
+		if (dupfd >= 0)
+			close(dupfd);
+		upstream_fail(u, "cannot connect to target %s: out of memory",
+		    u->target.name);
+		return;
+	}
+	ssh_options_set(u->s, SSH_OPTIONS_PROCESS_CONFIG, &off);
+	ssh_options_set(u->s, SSH_OPTIONS_HOST, u->target.host);
+	ssh_options_set(u->s, SSH_OPTIONS_PORT, &u->target.port);
+	ssh_options_set(u->s, SSH_OPTIONS_USER, u->target.login);
+	ssh_options_set(u->s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(u->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(u->s, SSH_OPTIONS_FD, &dupfd);
+	ssh_set_blocking(u->s, 0);
+	u->state = UP_CONNECT;
+	event_add(u->rev, NULL);
+}
+
+static void
+upstream_check_hostkey(struct upstream *u)
+{
+	ssh_key k = NULL;
+	int same;
+
+	/* libssh made the socket blocking when its connect completed. */
+	fcntl(u->fd, F_SETFL, fcntl(u->fd, F_GETFL) | O_NONBLOCK);
+	if (ssh_get_server_publickey(u->s, &k) != SSH_OK) {
+		upstream_fail(u, "target %s sent no host key", u->target.name);
+		return;
+	}
+	same = ssh_key_cmp(k, u->pinned, SSH_KEY_CMP_PUBLIC) == 0;
+	ssh_key_free(k);
+	if (!same) {
+		upstream_fail(u,
+		    "the host key of target %s does not match the pinned "
+		    "key; refused",
+		    u->target.name);
+		session_audit(u->conn->sess, AUDIT_HOSTKEY, "refused",
+		    "upstream host key differs from the pinned key");
+		return;
+	}
+	u->state = UP_AUTH;
+}
+
+static void
+upstream_auth(struct upstream *u)
+{
+	int rc = ssh_userauth_publickey(u->s, NULL, u->identity);
+
+	if (rc == SSH_AUTH_AGAIN)
+		return;
+	if (rc != SSH_AUTH_SUCCESS) {
+		upstream_fail(u, "target %s refused the bastion's credential",
+		    u->target.name);
+		return;
+	}
+	u->ev = ssh_event_new();
+	if (u->ev == NULL || ssh_event_add_session(u->ev, u->s) != SSH_OK) {
+		upstream_fail(u, "cannot connect to target %s: out of memory",
+		    u->target.name);
+		return;
+	}
+	u->state = UP_READY;
+	log_verbose("upstream ready session=%lld target=%s",
+	    (long long)session_id(u->conn->sess), u->target.name);
+}
+
+/* Advances the handshake; a no-op once ready or failed. */
+void
+upstream_step(struct upstream *u)
+{
+	int rc;
+
+	if (u->state == UP_CONNECT) {
+		rc = ssh_connect(u->s);
+		if (rc == SSH_AGAIN)
+			return;
+		if (rc != SSH_OK) {
+			upstream_fail(u, "cannot connect to target %s: %s",
+			    u->target.name, ssh_get_error(u->s));
+			return;
+		}
+		upstream_check_hostkey(u);
+	}
+	if (u->state == UP_AUTH)
+		upstream_auth(u);
+}
+
+void
+upstream_pump(struct upstream *u)
+{
+	int i, rc;
+
+	if (u->state != UP_READY)
+		return;
+	for (i = 0; i < 16; i++) {
+		rc = ssh_event_dopoll(u->ev, 0);
+		if (rc == SSH_ERROR ||
+		    (ssh_get_status(u->s) & (SSH_CLOSED | SSH_CLOSED_ERROR))) {
+			upstream_fail(u, "lost the connection to target %s",
+			    u->target.name);
+			return;
+		}
+		if (rc == SSH_AGAIN)
+			break;
+	}
+}
+
+void
+upstream_update_interest(struct upstream *u)
+{
+	if (u->s == NULL || u->state == UP_TCP || u->state == UP_FAILED)
+		return;
+	if (ssh_get_status(u->s) & SSH_WRITE_PENDING)
+		event_add(u->wev, NULL);
+	else
+		event_del(u->wev);
+}
+
+static void
+upstream_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *u = arg;
+	struct conn *c = u->conn;
+
+	if (u->state == UP_TCP) {
+		if (what & EV_TIMEOUT)
+			upstream_fail(
+			    u, "target %s did not answer", u->target.name);
+		else
+			upstream_tcp_done(u);
+	}
+	conn_pump(c);
+}
+
+void
+upstream_free(struct upstream *u)
+{
+	if (u->ev != NULL) {
+		ssh_event_remove_session(u->ev, u->s);
+		ssh_event_free(u->ev);
+	}
+	if (u->s != NULL) {
+		ssh_disconnect(u->s);
+		ssh_free(u->s);
+	}
+	if (u->rev != NULL)
+		event_free(u->rev);
+	if (u->wev != NULL)
+		event_free(u->wev);
+	if (u->fd >= 0)
+		close(u->fd);
+	ssh_key_free(u->identity);
+	ssh_key_free(u->pinned);
+	free(u);
+}
