@@ -304,8 +304,9 @@ ch_start_recording(struct chpair *p)
 
 	if (session_recording_path(s, "cast", path, sizeof(path)) != PIM_OK)
 		return PIM_EINVAL;
-	h.width = p->pty ? p->cols : 80;
-	h.height = p->pty ? p->rows : 24;
+	/* A pty without a terminal behind it (ssh -tt < file) has 0x0. */
+	h.width = p->pty && p->cols > 0 ? p->cols : 80;
+	h.height = p->pty && p->rows > 0 ? p->rows : 24;
 	h.timestamp = clock_now();
 	h.term = p->pty ? p->term : NULL;
 	h.user = session_user(s);
@@ -551,7 +552,7 @@ ch_relay(struct chpair *p)
 	if (p->resize_pending && p->pty) {
 		p->resize_pending = false;
 		ssh_channel_change_pty_size(p->uch, p->cols, p->rows);
-		if (p->cast != NULL)
+		if (p->cast != NULL && p->cols > 0 && p->rows > 0)
 			cast_resize(p->cast, ch_cast_time(p), p->cols, p->rows);
 	}
 	ch_relay_client(p);

@@ -227,8 +227,9 @@ conn_steps(struct conn *c)
 	}
 }
 
-/* Ending: once every channel is closed (or the grace ran out), say
- * goodbye and drop the connection. */
+/* Ending: every channel has been told and closed; the client normally
+ * hangs up by itself then. Whatever is left after the grace is dropped
+ * (ssh_disconnect discards unsent output, so never earlier). */
 static void
 conn_check_ended(struct conn *c)
 {
@@ -237,9 +238,7 @@ conn_check_ended(struct conn *c)
 	if (c->state != CONN_ENDING)
 		return;
 	waited_ms = (clock_mono_us() - c->ending_since_us) / 1000;
-	/* With no channel yet, wait for one to carry the message. */
-	if ((!TAILQ_EMPTY(&c->chans) || c->next_no == 0) &&
-	    waited_ms < CLOSE_GRACE_MS)
+	if (waited_ms < CLOSE_GRACE_MS)
 		return;
 	/* Make the DISCONNECT message go out before the socket closes. */
 	ssh_set_fd_towrite(c->s);

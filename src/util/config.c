@@ -1,0 +1,411 @@
+/* The INI configuration, read with libinih. Every key is a row of
+ * config_keys; unknown sections and keys are errors. */
+#include "pimgate/config.h"
+
+#include "pimgate/clock.h"
+#include "pimgate/err.h"
+#include "pimgate/log.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONFIG_MSG_MAX 256
+#define CONFIG_HOST_MAX 256
+#define CONFIG_POLL_MAX 600000
+
+enum config_kind {
+	CK_STRING,
+	CK_LISTEN,
+	CK_LOG_LEVEL,
+	CK_BOOL,
+	CK_DURATION,
+	CK_POLL_MS,
+};
+
+struct config_key {
+	const char *section;
+	const char *name;
+	enum config_kind kind;
+	size_t offset;
+};
+
+#define CFG_FIELD(f) offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+    {"server", "state_dir", CK_STRING, CFG_FIELD(state_dir)},
+    {"server", "database", CK_STRING, CFG_FIELD(db_path)},
+    {"server", "recordings", CK_STRING, CFG_FIELD(recordings_dir)},
+    {"server", "secret_key", CK_STRING, CFG_FIELD(secret_key)},
+    {"server", "ca_key", CK_STRING, CFG_FIELD(ca_key)},
+    {"server", "ca_cert", CK_STRING, CFG_FIELD(ca_cert)},
+    {"server", "log_level", CK_LOG_LEVEL, CFG_FIELD(log_level)},
+    {"server", "store_poll_ms", CK_POLL_MS, CFG_FIELD(poll_ms)},
+    {"ssh", "listen", CK_LISTEN, CFG_FIELD(ssh_listen)},
+    {"ssh", "host_key", CK_STRING, CFG_FIELD(host_key)},
+    {"ssh", "login_grace_time", CK_DURATION, CFG_FIELD(login_grace)},
+    {"postgres", "listen", CK_LISTEN, CFG_FIELD(pg_listen)},
+    {"http", "listen", CK_LISTEN, CFG_FIELD(http_listen)},
+    {"recording", "input", CK_BOOL, CFG_FIELD(record_input)},
+};
+
+#define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* What the libinih callback works on. */
+struct config_parse {
+	struct config *cfg;
+	char msg[CONFIG_MSG_MAX]; /* the first error, without file:line */
+	int nomem;
+};
+
+static bool
+config_section_known(const char *section)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].section, section) == 0)
+			return true;
+	}
+	return false;
+}
+
+static const struct config_key *
+config_key_find(const char *section, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].section, section) == 0 &&
+		    strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+static int
+config_parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "1"};
+	static const char *const no[] = {"false", "no", "0"};
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return PIM_OK;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return PIM_OK;
+		}
+	}
+	return PIM_EINVAL;
+}
+
+static int
+config_parse_poll(const char *v, int64_t *out)
+{
+	char *end;
+	long long n;
+
+	if (*v < '0' || *v > '9')
+		return PIM_EINVAL;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > CONFIG_POLL_MAX)
+		return PIM_EINVAL;
+	*out = n;
+	return PIM_OK;
+}
+
+/* Replaces the string field at FIELD with a copy of V. */
+static int
+config_set_string(char **field, const char *v)
+{
+	char *copy = strdup(v);
+
+	if (copy == NULL)
+		return PIM_ENOMEM;
+	free(*field);
+	*field = copy;
+	return PIM_OK;
+}
+
+static int
+config_check_value(const struct config_key *k, const char *v)
+{
+	char host[CONFIG_HOST_MAX];
+	int port;
+
+	if (*v == '\0')
+		return PIM_EINVAL;
+	if (k->kind == CK_LISTEN)
+		return config_split_hostport(v, host, sizeof(host), &port);
+	if (k->kind == CK_LOG_LEVEL)
+		return log_level_parse(v) < 0 ? PIM_EINVAL : PIM_OK;
+	return PIM_OK;
+}
+
+static const char *
+config_expected(enum config_kind kind)
+{
+	switch (kind) {
+	case CK_LISTEN:
+		return "HOST:PORT or [V6]:PORT";
+	case CK_LOG_LEVEL:
+		return "error, warn, info, verbose or debug";
+	case CK_BOOL:
+		return "true, false, yes, no, 1 or 0";
+	case CK_DURATION:
+		return "a duration such as 90s or 1m";
+	case CK_POLL_MS:
+		return "milliseconds from 1 to 600000";
+	default:
+		return "a non-empty value";
+	}
+}
+
+static int
+config_apply(struct config *cfg, const struct config_key *k, const char *v)
+{
+	char *base = (char *)cfg;
+	void *field = base + k->offset;
+
+	switch (k->kind) {
+	case CK_BOOL:
+		return config_parse_bool(v, (bool *)field);
+	case CK_DURATION:
+		return duration_parse(v, (int64_t *)field);
+	case CK_POLL_MS:
+		return config_parse_poll(v, (int64_t *)field);
+	default:
+		if (config_check_value(k, v) != PIM_OK)
+			return PIM_EINVAL;
+		return config_set_string((char **)field, v);
+	}
+}
+
+static int
+config_handler(
+    void *user, const char *section, const char *name, const char *value)
+{
+	struct config_parse *cp = user;
+	const struct config_key *k;
+	int r;
+
+	if (cp->msg[0] != '\0')
+		return 1; /* only the first error is reported */
+	if (!config_section_known(section)) {
+		snprintf(
+		    cp->msg, sizeof(cp->msg), "unknown section [%s]", section);
+		return 0;
+	}
+	k = config_key_find(section, name);
+	if (k == NULL) {
+		snprintf(cp->msg, sizeof(cp->msg), "unknown key [%s] %s",
+		    section, name);
+		return 0;
+	}
+	r = config_apply(cp->cfg, k, value);
+	if (r == PIM_ENOMEM)
+		cp->nomem = 1;
+	if (r != PIM_OK) {
+		snprintf(cp->msg, sizeof(cp->msg), "[%s] %s: expected %s",
+		    section, name, config_expected(k->kind));
+		return 0;
+	}
+	return 1;
+}
+
+/* Sets *FIELD to STATE/NAME unless the file set it. */
+static int
+config_default_path(char **field, const char *state, const char *name)
+{
+	size_t len = strlen(state);
+	const char *sep = len > 0 && state[len - 1] == '/' ? "" : "/";
+	size_t size = len + strlen(sep) + strlen(name) + 1;
+
+	if (*field != NULL)
+		return PIM_OK;
+	*field = malloc(size);
+	if (*field == NULL)
+		return PIM_ENOMEM;
+	snprintf(*field, size, "%s%s%s", state, sep, name);
+	return PIM_OK;
+}
+
+static int
+config_default_string(char **field, const char *value)
+{
+	if (*field != NULL)
+		return PIM_OK;
+	*field = strdup(value);
+	return *field == NULL ? PIM_ENOMEM : PIM_OK;
+}
+
+static int
+config_defaults(struct config *c)
+{
+	const char *s = c->state_dir;
+	int r = PIM_OK;
+
+	r |= config_default_path(&c->db_path, s, "pimgate.db");
+	r |= config_default_path(&c->recordings_dir, s, "recordings");
+	r |= config_default_path(&c->host_key, s, "ssh_host_ed25519_key");
+	r |= config_default_path(&c->secret_key, s, "secret.key");
+	r |= config_default_path(&c->ca_key, s, "ca.key");
+	r |= config_default_path(&c->ca_cert, s, "ca.crt");
+	r |= config_default_string(&c->log_level, "info");
+	r |= config_default_string(&c->ssh_listen, "127.0.0.1:2222");
+	r |= config_default_string(&c->pg_listen, "127.0.0.1:5433");
+	r |= config_default_string(&c->http_listen, "127.0.0.1:9187");
+	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
+}
+
+/* Runs libinih over PATH; on failure fills ERR and returns the code. */
+static int
+config_read(const char *path, struct config *cfg, char *err, size_t errlen)
+{
+	struct config_parse cp = {.cfg = cfg};
+	int line;
+
+	line = ini_parse(path, config_handler, &cp);
+	if (line == 0)
+		return PIM_OK;
+	if (line == -1) {
+		snprintf(
+		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return PIM_EIO;
+	}
+	if (line < 0 || cp.nomem) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return PIM_ENOMEM;
+	}
+	snprintf(err, errlen, "%s:%d: %s", path, line,
+	    cp.msg[0] != '\0' ? cp.msg : "syntax error");
+	return PIM_EINVAL;
+}
+
+int
+config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
+{
+	char dummy[1];
+	int r;
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	err[0] = '\0';
+	cfg->login_grace = 60;
+	cfg->poll_ms = 200;
+	cfg->path = strdup(path);
+	if (cfg->path == NULL) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return PIM_ENOMEM;
+	}
+
+	r = config_read(path, cfg, err, errlen);
+	if (r == PIM_OK && cfg->state_dir == NULL) {
+		snprintf(
+		    err, errlen, "%s: [server] state_dir is required", path);
+		r = PIM_EINVAL;
+	}
+	if (r == PIM_OK && config_defaults(cfg) != PIM_OK) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		r = PIM_ENOMEM;
+	}
+	if (r != PIM_OK)
+		config_free(cfg);
+	return r;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->state_dir);
+	free(cfg->db_path);
+	free(cfg->recordings_dir);
+	free(cfg->host_key);
+	free(cfg->secret_key);
+	free(cfg->ca_key);
+	free(cfg->ca_cert);
+	free(cfg->log_level);
+	free(cfg->ssh_listen);
+	free(cfg->pg_listen);
+	free(cfg->http_listen);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Reads the decimal port at S (1 to 65535, digits only). */
+static int
+config_parse_port(const char *s, int *port)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return PIM_EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return PIM_EINVAL;
+		v = v * 10 + (*s - '0');
+		if (v > 65535)
+			return PIM_EINVAL;
+	}
+	if (v == 0)
+		return PIM_EINVAL;
+	*port = (int)v;
+	return PIM_OK;
+}
+
+static int
+config_copy_host(const char *s, size_t len, char *host, unsigned hostlen)
+{
+	size_t i;
+
+	if (len == 0 || len >= hostlen)
+		return PIM_EINVAL;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f ||
+		    s[i] == '[' || s[i] == ']' || s[i] == '/')
+			return PIM_EINVAL;
+	}
+	memcpy(host, s, len);
+	host[len] = '\0';
+	return PIM_OK;
+}
+
+int
+config_split_hostport(const char *s, char *host, unsigned hostlen, int *port)
+{
+	const char *colon, *close;
+	size_t len;
+
+	if (s == NULL || host == NULL || port == NULL)
+		return PIM_EINVAL;
+	if (s[0] == '[') {
+		close = strchr(s, ']');
+		if (close == NULL || close[1] != ':')
+			return PIM_EINVAL;
+		s++;
+		len = (size_t)(close - s);
+		colon = close + 1;
+	} else {
+		colon = strchr(s, ':');
+		if (colon == NULL || strchr(colon + 1, ':') != NULL)
+			return PIM_EINVAL;
+		len = (size_t)(colon - s);
+	}
+	if (config_parse_port(colon + 1, port) != PIM_OK)
+		return PIM_EINVAL;
+	return config_copy_host(s, len, host, hostlen);
+}
