@@ -21,6 +21,8 @@
 
 #define CH_CHUNK 32768
 #define CH_NOTICE_WAIT_US 500000
+/* A live recording reaches the disk at least this often. */
+#define CH_CAST_FLUSH_US 1000000
 
 /* ---- callbacks: move data, set flags, nothing else ---- */
 
@@ -33,9 +35,11 @@ ch_cast_time(const struct chpair *p)
 static void
 ch_record_output(struct chpair *p, const void *data, size_t len)
 {
-	if (p->cast != NULL && !p->cast_failed &&
-	    cast_output(p->cast, ch_cast_time(p), data, len) != PIM_OK)
+	if (p->cast == NULL || p->cast_failed || len == 0)
+		return;
+	if (cast_output(p->cast, ch_cast_time(p), data, len) != PIM_OK)
 		p->cast_failed = true;
+	p->cast_dirty = true;
 }
 
 static void
@@ -67,9 +71,11 @@ ch_client_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 	if (p->state > CH_RUNNING)
 		return (int)len; /* going away: discard */
 	take = ch_take(p->c2u, data, len);
-	if (take > 0 && p->cast != NULL && p->conn->front->cfg->record_input &&
-	    cast_input(p->cast, ch_cast_time(p), data, take) != PIM_OK)
-		p->cast_failed = true;
+	if (take > 0 && p->cast != NULL && p->conn->front->cfg->record_input) {
+		if (cast_input(p->cast, ch_cast_time(p), data, take) != PIM_OK)
+			p->cast_failed = true;
+		p->cast_dirty = true;
+	}
 	ch_traffic(p, take, 0);
 	return (int)take;
 }
@@ -547,6 +553,26 @@ ch_relay_client(struct chpair *p)
 }
 
 static void
+ch_flush_recording(struct chpair *p)
+{
+	int64_t now = clock_mono_us();
+	struct timeval tv = {.tv_sec = CH_CAST_FLUSH_US / 1000000};
+
+	if (p->cast == NULL || !p->cast_dirty)
+		return;
+	if (now - p->cast_flushed_us < CH_CAST_FLUSH_US) {
+		/* Come back for the tail even if nothing else happens. */
+		if (!evtimer_pending(p->conn->flush, NULL))
+			evtimer_add(p->conn->flush, &tv);
+		return;
+	}
+	p->cast_flushed_us = now;
+	p->cast_dirty = false;
+	if (cast_flush(p->cast) != PIM_OK)
+		p->cast_failed = true;
+}
+
+static void
 ch_relay(struct chpair *p)
 {
 	if (p->resize_pending && p->pty) {
@@ -563,6 +589,7 @@ ch_relay(struct chpair *p)
 	}
 	ch_refill_upstream(p, 0);
 	ch_refill_upstream(p, 1);
+	ch_flush_recording(p);
 	if (p->cast_failed && p->conn->sess != NULL)
 		session_end(p->conn->sess, END_RECORDING,
 		    "pimgate: the recording of this session failed; "

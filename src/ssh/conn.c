@@ -42,8 +42,9 @@ conn_events(struct conn *c)
 	c->wev = event_new(base, c->fd, EV_WRITE, conn_io_cb, c);
 	c->timer = evtimer_new(base, conn_timer_cb, c);
 	c->kick = event_new(base, -1, 0, conn_kick_cb, c);
+	c->flush = evtimer_new(base, conn_kick_cb, c);
 	if (c->rev == NULL || c->wev == NULL || c->timer == NULL ||
-	    c->kick == NULL)
+	    c->kick == NULL || c->flush == NULL)
 		return PIM_ENOMEM;
 	event_add(c->rev, NULL);
 	conn_set_timer(c, c->front->cfg->login_grace * 1000);
@@ -325,6 +326,8 @@ conn_free_events(struct conn *c)
 		event_free(c->timer);
 	if (c->kick != NULL)
 		event_free(c->kick);
+	if (c->flush != NULL)
+		event_free(c->flush);
 }
 
 void

@@ -132,6 +132,8 @@ struct chpair {
 	int64_t fail_since_us;
 	struct cast_writer *cast;
 	int64_t cast_start_us;
+	int64_t cast_flushed_us;
+	bool cast_dirty;
 	bool cast_failed;
 };
 
@@ -153,6 +155,7 @@ struct conn {
 	struct event *rev, *wev;
 	struct event *timer; /* login grace, then closing grace */
 	struct event *kick; /* runs a pump soon */
+	struct event *flush; /* a pump when recordings are due a flush */
 	struct ssh_server_callbacks_struct scb;
 	char peer[64];
 	char user[STORE_NAME_MAX];

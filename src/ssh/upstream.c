@@ -182,6 +182,18 @@ upstream_start(struct conn *c, char *err, size_t errlen)
 	return rc;
 }
 
+/* Ask the target for the kind of host key that was pinned, so that a
+ * server with several keys shows the one we can compare. */
+static const char *
+upstream_hostkey_algos(const struct upstream *u)
+{
+	enum ssh_keytypes_e t = ssh_key_type(u->pinned);
+
+	if (t == SSH_KEYTYPE_RSA)
+		return "rsa-sha2-512,rsa-sha2-256";
+	return ssh_key_type_to_char(t);
+}
+
 /* The TCP connect finished: hand the socket to libssh. */
 static void
 upstream_tcp_done(struct upstream *u)
@@ -211,6 +223,7 @@ upstream_tcp_done(struct upstream *u)
 	ssh_options_set(u->s, SSH_OPTIONS_USER, u->target.login);
 	ssh_options_set(u->s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
 	ssh_options_set(u->s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+	ssh_options_set(u->s, SSH_OPTIONS_HOSTKEYS, upstream_hostkey_algos(u));
 	ssh_options_set(u->s, SSH_OPTIONS_FD, &dupfd);
 	ssh_set_blocking(u->s, 0);
 	u->state = UP_CONNECT;

@@ -1,0 +1,150 @@
+/* The pimctl command table: every verb is one entry here, and usage and
+ * help text are generated from it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+const struct cli_cmd cli_commands[] = {
+    {"init", "",
+	"create the state directory, database, SSH host key, CA and "
+	"secret key",
+	cmd_init},
+    {"user add", "NAME [--password-stdin] [--key PUBKEY_FILE]...",
+	"add a user (password read from one line of standard input)",
+	cmd_user_add},
+    {"user list", "[--json]", "list users", cmd_user_list},
+    {"user disable", "NAME", "disable a user (ends live sessions)",
+	cmd_user_disable},
+    {"user enable", "NAME", "enable a disabled user", cmd_user_enable},
+    {"user key add", "NAME PUBKEY_FILE", "add an SSH public key to a user",
+	cmd_user_key_add},
+    {"target add",
+	"NAME --ssh HOST:PORT --login USER --identity PRIVATE_KEY_FILE "
+	"(--host-key PUBKEY_FILE | --scan)",
+	"add an SSH target; its private key is sealed in the vault",
+	cmd_target_add},
+    {"target list", "[--json]", "list targets (never their secrets)",
+	cmd_target_list},
+    {"role add",
+	"NAME [--max-activation DUR] [--max-session DUR] "
+	"[--idle-timeout DUR|none] [--channels LIST]",
+	"add a role (defaults 8h, 8h, none, shell,exec,sftp)", cmd_role_add},
+    {"role list", "[--json]", "list roles and the targets they grant",
+	cmd_role_list},
+    {"role grant", "ROLE TARGET", "let ROLE reach TARGET", cmd_role_grant},
+    {"assign",
+	"USER ROLE (--eligible | --active) [--from INSTANT] "
+	"[--until INSTANT]",
+	"assign a role to a user", cmd_assign},
+    {"unassign", "USER ROLE", "remove a user's assignments of a role",
+	cmd_unassign},
+    {"assignments", "[--json]", "list assignments", cmd_assignments},
+    {"activate", "USER ROLE --for DUR --reason TEXT",
+	"activate an eligible role on a user's behalf; prints its id",
+	cmd_activate},
+    {"activations", "[--json]", "list activations, newest first",
+	cmd_activations},
+    {"revoke", "ID", "revoke an active (or deny a pending) activation",
+	cmd_revoke},
+    {"sessions", "[--json]", "list sessions, newest first", cmd_sessions},
+    {"replay", "SESSION [--speed X]",
+	"play a session's recordings (--speed 0: no delay)", cmd_replay},
+    {NULL, NULL, NULL, NULL},
+};
+
+/* Returns the number of words of WORDS that match ARGV in order, or -1 if
+ * some word differs or ARGV runs out first. */
+static int
+cli_words_match(const char *words, int argc, char **argv)
+{
+	const char *p = words;
+	int n = 0;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, " ");
+
+		if (n >= argc || strlen(argv[n]) != len ||
+		    strncmp(argv[n], p, len) != 0)
+			return -1;
+		n++;
+		p += len;
+		p += strspn(p, " ");
+	}
+	return n;
+}
+
+const struct cli_cmd *
+cli_command_find(int argc, char **argv, int *used)
+{
+	const struct cli_cmd *best = NULL;
+	int best_n = 0;
+
+	for (const struct cli_cmd *c = cli_commands; c->words != NULL; c++) {
+		int n = cli_words_match(c->words, argc, argv);
+
+		if (n > best_n) {
+			best = c;
+			best_n = n;
+		}
+	}
+	*used = best_n;
+	return best;
+}
+
+/* True if the first word of WORDS is GROUP. */
+static bool
+cli_in_group(const char *words, const char *group)
+{
+	size_t len = strlen(group);
+
+	return strncmp(words, group, len) == 0 &&
+	       (words[len] == ' ' || words[len] == '\0');
+}
+
+bool
+cli_command_is_group(const char *word)
+{
+	for (const struct cli_cmd *c = cli_commands; c->words != NULL; c++) {
+		if (cli_in_group(c->words, word))
+			return true;
+	}
+	return false;
+}
+
+void
+cli_command_usage(const struct cli_cmd *cmd, FILE *out)
+{
+	fprintf(out, "usage: pimctl [-c FILE] %s%s%s\n", cmd->words,
+	    cmd->args[0] != '\0' ? " " : "", cmd->args);
+}
+
+void
+cli_command_help(const char *group, FILE *out)
+{
+	if (group == NULL) {
+		fprintf(out,
+		    "usage: pimctl [-c FILE] VERB [ARGS...]\n"
+		    "\n"
+		    "  -c FILE  configuration file (default %s)\n"
+		    "\n"
+		    "Verbs:\n",
+		    CONFIG_DEFAULT_PATH);
+	}
+	for (const struct cli_cmd *c = cli_commands; c->words != NULL; c++) {
+		if (group != NULL && !cli_in_group(c->words, group))
+			continue;
+		if (group != NULL) {
+			cli_command_usage(c, out);
+			continue;
+		}
+		fprintf(out, "  %s%s%s\n      %s\n", c->words,
+		    c->args[0] != '\0' ? " " : "", c->args, c->help);
+	}
+	if (group == NULL) {
+		fprintf(out,
+		    "\nDurations: 90s, 15m, 4h, 1h30m, 2d. Instants: RFC 3339 "
+		    "(2026-12-04T15:00:00Z).\n"
+		    "Exit status: 0 ok, 1 refused or failed, 2 usage error.\n");
+	}
+}

@@ -1,0 +1,422 @@
+#!/usr/bin/env bash
+# pimctl end to end: init and its permissions, every verb's happy path and
+# refusals, exit codes (0 ok, 1 refused, 2 usage), --json output, and that
+# no secret (password, private key) ever reaches the output.
+set -euo pipefail
+
+BIN=${PIMGATE_BIN:-./build}
+PIMCTL=$BIN/pimctl
+[[ -x $PIMCTL ]] || { echo "FAIL: no pimctl at $PIMCTL" >&2; exit 1; }
+
+TMP=$(mktemp -d)
+SSHD_PID=
+cleanup() {
+	if [[ -n $SSHD_PID ]]; then kill "$SSHD_PID" 2>/dev/null || true; fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+STATE=$TMP/state
+CONF=$TMP/pimgate.conf
+OUT=$TMP/stdout
+ERR=$TMP/stderr
+ALL=$TMP/all-output # every byte pimctl printed, for the secret checks
+PASSWORD='Corr3ct-Horse-pimgate-test'
+: >"$ALL"
+
+cat >"$CONF" <<EOF
+[server]
+state_dir = $STATE
+[ssh]
+listen = 127.0.0.1:2222
+EOF
+
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- stdout:" >&2
+	cat "$OUT" >&2 || true
+	echo "--- stderr:" >&2
+	cat "$ERR" >&2 || true
+	exit 1
+}
+
+# run WANT ARGS...: runs pimctl with standard input from $STDIN (default
+# empty), keeps its output in $OUT and $ERR, checks the exit status.
+STDIN=
+run() {
+	local want=$1 rc=0
+	shift
+	printf '%s' "$STDIN" >"$TMP/stdin"
+	"$PIMCTL" -c "$CONF" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR" || rc=$?
+	STDIN=
+	cat "$OUT" "$ERR" >>"$ALL"
+	[[ $rc == "$want" ]] ||
+		fail "pimctl $*: exit status $rc, expected $want"
+	if [[ $want == 1 ]]; then
+		[[ $(wc -l <"$ERR") == 1 ]] ||
+			fail "pimctl $*: expected one line on stderr"
+		grep -q '^pimctl: ' "$ERR" ||
+			fail "pimctl $*: stderr does not start with 'pimctl: '"
+	fi
+	if [[ $want == 2 ]]; then
+		grep -q 'usage: pimctl' "$ERR" ||
+			fail "pimctl $*: usage error without a usage line"
+	fi
+	return 0
+}
+out_has() { grep -qF -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
+out_lacks() { ! grep -qF -- "$1" "$OUT" || fail "stdout shows '$1'"; }
+err_has() { grep -qF -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
+json_ok() {
+	python3 -m json.tool "$OUT" >/dev/null || fail "stdout is not JSON"
+}
+# json_check EXPR: a Python expression over the parsed stdout, j.
+json_check() {
+	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); \
+sys.exit(0 if ($1) else 1)" "$OUT" || fail "JSON check failed: $1"
+}
+perm_is() {
+	local got
+	got=$(stat -c %a "$1")
+	[[ $got == "$2" ]] || fail "$1 has mode $got, expected $2"
+}
+
+echo "== usage and help"
+run 2
+run 2 frobnicate
+run 2 user
+run 2 user frob
+run 2 user add
+run 2 user list --bogus
+run 2 user list extra
+run 0 help
+out_has "target add NAME --ssh HOST:PORT"
+out_has "replay SESSION"
+run 0 --help
+out_has "user add NAME"
+run 0 help user
+out_has "user key add NAME PUBKEY_FILE"
+run 0 user add --help
+out_has "usage: pimctl [-c FILE] user add NAME"
+
+echo "== before init"
+run 1 user list
+err_has "pimctl init"
+
+echo "== init"
+run 0 init
+perm_is "$STATE" 700
+perm_is "$STATE/recordings" 700
+perm_is "$STATE/pimgate.db" 600
+perm_is "$STATE/ssh_host_ed25519_key" 600
+perm_is "$STATE/ca.key" 600
+perm_is "$STATE/secret.key" 600
+perm_is "$STATE/ca.crt" 644
+ssh-keygen -l -f "$STATE/ssh_host_ed25519_key" >/dev/null ||
+	fail "the host key does not load"
+fp=$(ssh-keygen -l -f "$STATE/ssh_host_ed25519_key.pub" | awk '{print $2}')
+out_has "$fp"
+if command -v openssl >/dev/null; then
+	openssl x509 -in "$STATE/ca.crt" -noout -subject -text >"$TMP/ca.txt" ||
+		fail "ca.crt does not parse"
+	grep -q 'CN *= *pimgate CA' "$TMP/ca.txt" || fail "CA subject"
+	grep -q 'CA:TRUE' "$TMP/ca.txt" || fail "CA basicConstraints"
+	grep -q 'Certificate Sign, CRL Sign' "$TMP/ca.txt" ||
+		fail "CA keyUsage"
+	openssl pkey -in "$STATE/ca.key" -noout ||
+		fail "ca.key does not parse"
+fi
+run 1 init
+err_has "state already initialised at $STATE"
+
+echo "== users"
+ssh-keygen -q -t ed25519 -N '' -C alice -f "$TMP/alice"
+ssh-keygen -q -t ed25519 -N '' -C alice2 -f "$TMP/alice2"
+STDIN="$PASSWORD"$'\n'
+run 0 user add alice --password-stdin --key "$TMP/alice.pub"
+STDIN="$PASSWORD"$'\n'
+run 1 user add alice --password-stdin
+err_has "user alice already exists"
+run 2 user add 'Bad!Name'
+STDIN=$'\n'
+run 1 user add bob --password-stdin
+err_has "empty password"
+run 1 user add carol --key "$TMP/does-not-exist.pub"
+run 1 user add carol --key "$CONF"
+err_has "not an OpenSSH public key"
+run 0 user add dave
+run 0 user list
+out_has alice
+out_has dave
+run 0 user list --json
+json_ok
+json_check "sorted(u['name'] for u in j) == ['alice', 'dave']"
+json_check "[u for u in j if u['name'] == 'alice'][0]['password'] is True"
+json_check "len([u for u in j if u['name'] == 'alice'][0]['keys']) == 1"
+run 0 user disable alice
+run 0 user list --json
+json_check "[u for u in j if u['name'] == 'alice'][0]['enabled'] is False"
+run 1 user disable nobody
+err_has "no user nobody"
+run 0 user enable alice
+run 0 user key add alice "$TMP/alice2.pub"
+run 1 user key add alice "$TMP/alice2.pub"
+err_has "already has this key"
+run 1 user key add nobody "$TMP/alice2.pub"
+run 2 user key add alice
+
+echo "== targets"
+ssh-keygen -q -t ed25519 -N '' -C target-id -f "$TMP/id"
+ssh-keygen -q -t ed25519 -N '' -C target-hk -f "$TMP/hk"
+ssh-keygen -q -t ed25519 -N 'a passphrase' -C locked -f "$TMP/locked"
+hk_fp=$(ssh-keygen -l -f "$TMP/hk.pub" | awk '{print $2}')
+run 0 target add db1 --ssh 127.0.0.1:2201 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+out_has "host key of 127.0.0.1:2201: $hk_fp (ssh-ed25519)"
+# A known_hosts / ssh-keyscan line.
+echo "[127.0.0.1]:2202 $(cut -d' ' -f1,2 "$TMP/hk.pub")" >"$TMP/known_hosts"
+run 0 target add db2 --ssh 127.0.0.1:2202 --login care --identity "$TMP/id" \
+	--host-key "$TMP/known_hosts"
+out_has "$hk_fp"
+run 1 target add db1 --ssh 127.0.0.1:2201 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has "target db1 already exists"
+run 1 target add db3 --ssh 127.0.0.1:2203 --login care \
+	--identity "$TMP/locked" --host-key "$TMP/hk.pub"
+err_has "passphrase"
+run 1 target add db3 --ssh 127.0.0.1:2203 --login care \
+	--identity "$TMP/hk.pub" --host-key "$TMP/hk.pub"
+run 1 target add db3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
+	--host-key "$CONF"
+run 2 target add db3 --ssh 127.0.0.1:2203 --login care --host-key "$TMP/hk.pub"
+run 2 target add db3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub" --scan
+run 2 target add db3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id"
+run 2 target add db3 --ssh no-port --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+run 2 target add db3 --ssh db.example:22 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has "IP address"
+run 2 target add DB3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+run 0 target list
+out_has db1
+out_has "$hk_fp"
+run 0 target list --json
+json_ok
+json_check "sorted(t['name'] for t in j) == ['db1', 'db2']"
+json_check "j[0]['port'] in (2201, 2202) and j[0]['login'] == 'care'"
+json_check "all(t['host_key_sha256'] == '$hk_fp' for t in j)"
+
+# --scan against a real sshd on loopback, when one can be started.
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+if [[ -x $SSHD ]]; then
+	mkdir -p /run/sshd 2>/dev/null || true
+	ssh-keygen -q -t ed25519 -N '' -f "$TMP/sshd_key"
+	port=$(python3 -c 'import socket; s=socket.socket(); \
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$TMP/sshd_config" <<EOF
+ListenAddress 127.0.0.1:$port
+HostKey $TMP/sshd_key
+PidFile none
+UsePAM no
+EOF
+	"$SSHD" -D -e -f "$TMP/sshd_config" 2>"$TMP/sshd.log" &
+	SSHD_PID=$!
+	for _ in $(seq 50); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			break
+		fi
+		sleep 0.1
+	done
+	if kill -0 "$SSHD_PID" 2>/dev/null; then
+		echo "== target add --scan (sshd on 127.0.0.1:$port)"
+		scan_fp=$(ssh-keygen -l -f "$TMP/sshd_key.pub" | awk '{print $2}')
+		run 0 target add db3 --ssh "127.0.0.1:$port" --login care \
+			--identity "$TMP/id" --scan
+		out_has "host key of 127.0.0.1:$port: $scan_fp (ssh-ed25519)"
+		kill "$SSHD_PID" && wait "$SSHD_PID" 2>/dev/null || true
+		SSHD_PID=
+		run 1 target add db4 --ssh "127.0.0.1:$port" --login care \
+			--identity "$TMP/id" --scan
+	else
+		echo "(sshd did not start; --scan not tested)"
+		SSHD_PID=
+	fi
+fi
+
+echo "== roles"
+run 0 role add oncall --max-activation 4h
+run 1 role add oncall
+err_has "role oncall already exists"
+run 2 role add broken --max-session 5x
+run 2 role add broken --channels shell,bogus
+run 0 role add readonly --idle-timeout 15m --channels shell,sftp
+run 0 role grant oncall db1
+run 1 role grant oncall db1
+err_has "already grants"
+run 1 role grant oncall nodb
+err_has "no target nodb"
+run 1 role grant norole db1
+err_has "no role norole"
+run 0 role list
+out_has oncall
+out_has 4h
+run 0 role list --json
+json_ok
+json_check "[r for r in j if r['name'] == 'oncall'][0]['targets'] == ['db1']"
+json_check "[r for r in j if r['name'] == 'oncall'][0]['max_activation'] \
+== 14400"
+json_check "[r for r in j if r['name'] == 'readonly'][0]['channels'] == \
+['shell', 'sftp']"
+
+echo "== assignments"
+run 0 assign alice oncall --eligible
+run 1 assign alice oncall --eligible
+err_has "already holds"
+run 2 assign alice oncall
+run 2 assign alice oncall --eligible --active
+run 2 assign alice readonly --active --from yesterday
+run 1 assign alice readonly --active --until 2000-01-01T00:00:00Z
+err_has "not in the future"
+run 1 assign alice readonly --active --from 2031-01-01T00:00:00Z \
+	--until 2030-01-01T00:00:00Z
+run 1 assign nobody oncall --eligible
+err_has "no user nobody"
+run 1 assign alice norole --eligible
+run 0 assign alice readonly --active --from 2020-01-01T00:00:00Z \
+	--until 2099-01-01T00:00:00Z
+run 0 assignments
+out_has readonly
+out_has 2099-01-01T00:00:00Z
+run 0 assignments --json
+json_ok
+json_check "len(j) == 2"
+json_check "[a for a in j if a['role'] == 'readonly'][0]['until'] == \
+'2099-01-01T00:00:00Z'"
+json_check "[a for a in j if a['role'] == 'oncall'][0]['from'] is None"
+
+echo "== activations"
+run 0 activate alice oncall --for 1h --reason "care plan fix, ticket 42"
+grep -qxE '[0-9]+' "$OUT" || fail "activate printed more than an id"
+act=$(cat "$OUT")
+run 1 activate alice oncall --for 9h --reason "too long"
+run 1 activate dave oncall --for 1h --reason "not eligible"
+run 2 activate alice oncall --for 1h
+run 2 activate alice oncall --for 1x --reason x
+run 0 activations
+out_has "care plan fix, ticket 42"
+out_has active
+run 0 activations --json
+json_ok
+json_check "j[0]['id'] == $act and j[0]['state'] == 'active'"
+json_check "j[0]['user'] == 'alice' and j[0]['role'] == 'oncall'"
+run 0 revoke "$act"
+run 0 activations --json
+json_check "j[0]['state'] == 'revoked'"
+run 1 revoke "$act"
+err_has "activation $act is revoked, not active"
+run 1 revoke 9999
+err_has "no activation 9999"
+run 2 revoke abc
+run 2 activate alice oncall --for 1h --reason $'two\nlines'
+# A pending request (as approval-gated roles leave them) and an active
+# activation whose window has passed, as the store holds them.
+python3 - "$STATE/pimgate.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for state, start, end in (("pending", 4102444800, 4102448400),
+                          ("active", 1000000000, 1000003600)):
+    db.execute("INSERT INTO activations (user_id, role_id, state, start,"
+               " \"end\", reason, requested_by, created) VALUES ("
+               "(SELECT id FROM users WHERE name = 'alice'),"
+               "(SELECT id FROM roles WHERE name = 'oncall'), ?, ?, ?,"
+               " 'test', 'alice', 1000000000)", (state, start, end))
+db.commit()
+EOF
+run 0 activations --json
+pending=$(python3 -c 'import json,sys; print([a["id"] for a in
+json.load(open(sys.argv[1])) if a["state"] == "pending"][0])' "$OUT")
+past=$(python3 -c 'import json,sys; print([a["id"] for a in
+json.load(open(sys.argv[1])) if a["state"] == "expired"][0])' "$OUT")
+run 0 revoke "$pending"
+out_has denied
+run 1 revoke "$pending"
+err_has "activation $pending is denied, not active"
+run 1 revoke "$past"
+err_has "activation $past is expired, not active"
+run 0 unassign alice oncall
+run 1 unassign alice oncall
+err_has "alice holds no assignment of oncall"
+
+echo "== sessions and replay"
+run 0 sessions
+out_has RECORDING
+run 0 sessions --json
+json_check "j == []"
+run 1 replay 1
+err_has "no session 1"
+run 2 replay 1 --speed fast
+# A finished session with one recording, as the daemon would leave it.
+cat >"$STATE/recordings/1.cast" <<'EOF'
+{"version": 2, "width": 80, "height": 24, "timestamp": 1767225600}
+[0.1, "o", "hello from the recording\r\n"]
+[0.2, "o", "bye\r\n"]
+EOF
+python3 - "$STATE/pimgate.db" "$STATE/recordings/1.cast" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("INSERT INTO sessions (id, user_id, target_id, role_id, user,"
+           " target, role, protocol, peer, start, deadline, \"end\","
+           " end_reason, bytes_in, bytes_out) VALUES (1, 1, 1, 1, 'alice',"
+           " 'db1', 'oncall', 'ssh', '127.0.0.1:40000', 1767225600,"
+           " 1767229200, 1767225660, 'exit', 10, 35)")
+db.execute("INSERT INTO recordings (session_id, seq, path) VALUES (1, 1, ?)",
+           (sys.argv[2],))
+db.commit()
+EOF
+run 0 sessions
+out_has "2026-01-01T00:00:00Z"
+out_has exit
+run 0 sessions --json
+json_check "j[0]['id'] == 1 and j[0]['end_reason'] == 'exit'"
+json_check "j[0]['bytes_out'] == 35 and j[0]['live'] is False"
+run 0 replay 1 --speed 0
+out_has "hello from the recording"
+out_has bye
+
+echo "== secrets never shown"
+grep -qF -- "$PASSWORD" "$ALL" && fail "the password was printed"
+for key in "$TMP/id" "$TMP/locked"; do
+	while read -r line; do
+		if grep -qF -- "$line" "$ALL"; then
+			fail "private key material of $key was printed"
+		fi
+		if grep -qaF -- "$line" "$STATE/pimgate.db"; then
+			fail "private key material of $key is in the database"
+		fi
+	done < <(sed '1d;$d' "$key")
+done
+grep -qaF -- "$PASSWORD" "$STATE/pimgate.db" &&
+	fail "the password is in the database in clear"
+
+echo "== audit trail"
+python3 - "$STATE/pimgate.db" "$PASSWORD" <<'EOF'
+import getpass, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT actor, event, detail FROM audit").fetchall()
+details = [r[2] for r in rows]
+want = ["user add alice", "user disable alice", "user enable alice",
+        "target add db1", "role add oncall", "role grant oncall db1",
+        "assign alice oncall", "activate alice oncall",
+        "revoke activation", "unassign alice oncall", "init "]
+for w in want:
+    if not any(d.startswith(w) for d in details):
+        sys.exit("FAIL: no audit event '%s' in %r" % (w, details))
+if any(r[1] != "admin" or not r[0].startswith("admin:") for r in rows):
+    sys.exit("FAIL: audit actor/event wrong: %r" % rows)
+if any(sys.argv[2] in d for d in details):
+    sys.exit("FAIL: the password is in the audit trail")
+EOF
+
+echo "PASS: t_pimctl"
