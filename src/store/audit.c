@@ -1,0 +1,96 @@
+/* Audit events: appended, never changed. */
+#include "pimgate/err.h"
+#include "store_int.h"
+
+#define AUDIT_COLS                                                          \
+	"id, ts_ms, actor, event, outcome, user, target, role, session_id," \
+	" peer, detail"
+
+struct audit_each {
+	store_audit_cb cb;
+	void *arg;
+};
+
+static void
+audit_from_row(sqlite3_stmt *s, struct store_audit *a)
+{
+	a->id = sqlite3_column_int64(s, 0);
+	a->ts_ms = sqlite3_column_int64(s, 1);
+	store_col_text(s, 2, a->actor, sizeof(a->actor));
+	store_col_text(s, 3, a->event, sizeof(a->event));
+	store_col_text(s, 4, a->outcome, sizeof(a->outcome));
+	store_col_text(s, 5, a->user, sizeof(a->user));
+	store_col_text(s, 6, a->target, sizeof(a->target));
+	store_col_text(s, 7, a->role, sizeof(a->role));
+	a->session_id = sqlite3_column_int64(s, 8);
+	store_col_text(s, 9, a->peer, sizeof(a->peer));
+	store_col_text(s, 10, a->detail, sizeof(a->detail));
+}
+
+static void
+audit_bind(sqlite3_stmt *s, const struct store_audit *a)
+{
+	sqlite3_bind_int64(s, 1, a->ts_ms);
+	store_bind_text(s, 2, a->actor);
+	store_bind_text(s, 3, a->event);
+	store_bind_text(s, 4, a->outcome);
+	store_bind_text(s, 5, a->user);
+	store_bind_text(s, 6, a->target);
+	store_bind_text(s, 7, a->role);
+	sqlite3_bind_int64(s, 8, a->session_id);
+	store_bind_text(s, 9, a->peer);
+	store_bind_text(s, 10, a->detail);
+}
+
+int
+store_audit_append(struct store *st, struct store_audit *a)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_APPEND,
+	    "INSERT INTO audit (ts_ms, actor, event, outcome, user, target,"
+	    " role, session_id, peer, detail)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	audit_bind(s, a);
+	r = store_step_done(st, s, "appending an audit event");
+	if (r == PIM_OK)
+		a->id = sqlite3_last_insert_rowid(st->db);
+	store_stmt_put(st, STMT_AUDIT_APPEND, s);
+	return r;
+}
+
+static int
+audit_row(sqlite3_stmt *s, void *ctx)
+{
+	struct audit_each *e = ctx;
+	struct store_audit a = {0};
+
+	audit_from_row(s, &a);
+	return e->cb(&a, e->arg);
+}
+
+int
+store_audit_list(struct store *st, int64_t since_ms, const char *user,
+    store_audit_cb cb, void *arg)
+{
+	struct audit_each e = {cb, arg};
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	/* In append order, which is what a hash chain will follow. */
+	r = store_stmt_get(st, STMT_AUDIT_LIST,
+	    "SELECT " AUDIT_COLS " FROM audit"
+	    " WHERE ts_ms >= ?1 AND (?2 IS NULL OR user = ?2) ORDER BY id",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, since_ms);
+	store_bind_text(s, 2, user);
+	r = store_each(st, s, audit_row, &e, "listing audit events");
+	store_stmt_put(st, STMT_AUDIT_LIST, s);
+	return r;
+}

@@ -1,0 +1,206 @@
+/* Schema migrations. PRAGMA user_version holds the version reached; each
+ * entry of MIGRATIONS takes the schema one version further. All pending
+ * migrations run in one transaction, so a later version may alter what an
+ * earlier one created. Never edit a released migration: add one. */
+#include <stdio.h>
+
+#include "pimgate/err.h"
+#include "store_int.h"
+
+/* Rows that others point at by id (assignments, activations, sessions,
+ * audit events) use AUTOINCREMENT: an id is never handed out twice, even
+ * after the row with the largest one is deleted. */
+static const char schema_v1[] =
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " pw_hash TEXT,"
+    " enabled INTEGER NOT NULL DEFAULT 1,"
+    " created INTEGER NOT NULL);"
+
+    "CREATE TABLE user_keys ("
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " \"key\" TEXT NOT NULL,"
+    " UNIQUE (user_id, \"key\"));"
+
+    "CREATE TABLE roles ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " max_activation INTEGER NOT NULL,"
+    " max_session INTEGER NOT NULL,"
+    " idle_timeout INTEGER NOT NULL DEFAULT 0,"
+    " channels INTEGER NOT NULL,"
+    " created INTEGER NOT NULL);"
+
+    "CREATE TABLE targets ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " kind TEXT NOT NULL,"
+    " host TEXT NOT NULL,"
+    " port INTEGER NOT NULL,"
+    " login TEXT NOT NULL,"
+    " host_key TEXT NOT NULL DEFAULT '',"
+    " secret BLOB,"
+    " created INTEGER NOT NULL);"
+
+    "CREATE TABLE grants ("
+    " role_id INTEGER NOT NULL REFERENCES roles(id),"
+    " target_id INTEGER NOT NULL REFERENCES targets(id),"
+    " PRIMARY KEY (role_id, target_id));"
+    "CREATE INDEX grants_target ON grants(target_id);"
+
+    "CREATE TABLE assignments ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " role_id INTEGER NOT NULL REFERENCES roles(id),"
+    " kind INTEGER NOT NULL CHECK (kind IN (1, 2)),"
+    " start INTEGER NOT NULL DEFAULT 0,"
+    " \"end\" INTEGER NOT NULL DEFAULT 0,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (user_id, role_id, kind));"
+
+    "CREATE TABLE activations ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " role_id INTEGER NOT NULL REFERENCES roles(id),"
+    " state TEXT NOT NULL CHECK (state IN ('pending', 'active',"
+    "  'expired', 'revoked', 'deactivated', 'denied', 'cancelled')),"
+    " start INTEGER NOT NULL,"
+    " \"end\" INTEGER NOT NULL,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " ticket TEXT NOT NULL DEFAULT '',"
+    " requested_by TEXT NOT NULL DEFAULT '',"
+    " created INTEGER NOT NULL,"
+    " ended INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX activations_user ON activations(user_id, id);"
+    "CREATE INDEX activations_state ON activations(state, \"end\");"
+
+    /* Sessions keep names as well as ids: rows outlive what they name. */
+    "CREATE TABLE sessions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " user_id INTEGER NOT NULL,"
+    " target_id INTEGER NOT NULL,"
+    " role_id INTEGER NOT NULL,"
+    " assignment_id INTEGER NOT NULL DEFAULT 0,"
+    " activation_id INTEGER NOT NULL DEFAULT 0,"
+    " user TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " role TEXT NOT NULL,"
+    " protocol TEXT NOT NULL,"
+    " peer TEXT NOT NULL DEFAULT '',"
+    " start INTEGER NOT NULL,"
+    " deadline INTEGER NOT NULL,"
+    " \"end\" INTEGER NOT NULL DEFAULT 0,"
+    " end_reason TEXT NOT NULL DEFAULT '',"
+    " bytes_in INTEGER NOT NULL DEFAULT 0,"
+    " bytes_out INTEGER NOT NULL DEFAULT 0,"
+    " recording TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX sessions_live ON sessions(\"end\") WHERE \"end\" = 0;"
+
+    "CREATE TABLE recordings ("
+    " session_id INTEGER NOT NULL REFERENCES sessions(id),"
+    " seq INTEGER NOT NULL,"
+    " path TEXT NOT NULL,"
+    " PRIMARY KEY (session_id, seq));"
+
+    /* The first recording of a session is also kept on the session. */
+    "CREATE TRIGGER recordings_first AFTER INSERT ON recordings"
+    " BEGIN UPDATE sessions SET recording = NEW.path"
+    "  WHERE id = NEW.session_id AND recording = ''; END;"
+
+    "CREATE TABLE audit ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts_ms INTEGER NOT NULL,"
+    " actor TEXT NOT NULL DEFAULT '',"
+    " event TEXT NOT NULL,"
+    " outcome TEXT NOT NULL DEFAULT '',"
+    " user TEXT NOT NULL DEFAULT '',"
+    " target TEXT NOT NULL DEFAULT '',"
+    " role TEXT NOT NULL DEFAULT '',"
+    " session_id INTEGER NOT NULL DEFAULT 0,"
+    " peer TEXT NOT NULL DEFAULT '',"
+    " detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_ts ON audit(ts_ms);"
+    "CREATE INDEX audit_user ON audit(user, ts_ms);";
+
+/* Index I takes the schema from version I to version I + 1. */
+static const char *const migrations[] = {
+    schema_v1,
+};
+
+#define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+static int
+schema_read_version(struct store *st, int *version)
+{
+	sqlite3_stmt *s = NULL;
+	int r, rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*version = sqlite3_column_int(s, 0);
+		r = PIM_OK;
+	} else
+		r = store_fail(st, rc, "reading the schema version");
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Applies migrations FROM..latest inside the open transaction. */
+static int
+schema_apply(struct store *st, int from)
+{
+	char sql[64];
+	char what[64];
+	int i, r;
+
+	for (i = from; i < SCHEMA_LATEST; i++) {
+		snprintf(what, sizeof(what), "migrating to schema %d", i + 1);
+		r = store_exec(st, migrations[i], what);
+		if (r != PIM_OK)
+			return r;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_LATEST);
+	return store_exec(st, sql, "recording the schema version");
+}
+
+static int
+schema_check_newer(struct store *st, int version)
+{
+	if (version <= SCHEMA_LATEST)
+		return PIM_OK;
+	return store_err(st, PIM_ESTORE,
+	    "database schema %d is newer than this program (%d)", version,
+	    SCHEMA_LATEST);
+}
+
+int
+store_migrate(struct store *st)
+{
+	int version = 0, r;
+
+	r = schema_read_version(st, &version);
+	if (r == PIM_OK)
+		r = schema_check_newer(st, version);
+	if (r != PIM_OK || version == SCHEMA_LATEST)
+		goto out;
+
+	/* Re-read under the write lock: another process may have won. */
+	r = store_exec(st, "BEGIN IMMEDIATE", "starting the migration");
+	if (r == PIM_OK)
+		r = schema_read_version(st, &version);
+	if (r == PIM_OK)
+		r = schema_check_newer(st, version);
+	if (r == PIM_OK && version < SCHEMA_LATEST)
+		r = schema_apply(st, version);
+	if (r == PIM_OK)
+		r = store_exec(st, "COMMIT", "committing the migration");
+	if (r != PIM_OK && !sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	if (r == PIM_OK)
+		st->schema_version = SCHEMA_LATEST;
+	return r;
+}

@@ -1,0 +1,102 @@
+/* Internal to src/store/: the connection, the statement cache and small
+ * helpers shared by the query files. Nothing outside src/store/ includes
+ * this header. */
+#ifndef PIMGATE_STORE_INT_H
+#define PIMGATE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "pimgate/store.h"
+
+/* One slot per cached prepared statement. */
+enum store_stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_DATA_VERSION,
+	STMT_USER_ADD,
+	STMT_USER_GET,
+	STMT_USER_GET_BY_ID,
+	STMT_USER_SET_ENABLED,
+	STMT_USER_PW_HASH,
+	STMT_USER_KEY_ADD,
+	STMT_USER_KEYS,
+	STMT_USER_LIST,
+	STMT_ROLE_ADD,
+	STMT_ROLE_GET,
+	STMT_ROLE_GET_BY_ID,
+	STMT_ROLE_LIST,
+	STMT_ROLE_GRANT,
+	STMT_ROLES_GRANTING,
+	STMT_TARGET_ADD,
+	STMT_TARGET_GET,
+	STMT_TARGET_LIST,
+	STMT_TARGET_SECRET,
+	STMT_ASSIGN_ADD,
+	STMT_ASSIGN_REMOVE,
+	STMT_ASSIGN_GET,
+	STMT_ASSIGN_LIST,
+	STMT_ACT_ADD,
+	STMT_ACT_GET,
+	STMT_ACT_TRANSITION,
+	STMT_ACT_SET_END,
+	STMT_ACT_EXPIRE,
+	STMT_ACT_LIST,
+	STMT_SESSION_BEGIN,
+	STMT_SESSION_DEADLINE,
+	STMT_SESSION_REC_ADD,
+	STMT_SESSION_END,
+	STMT_SESSION_GET,
+	STMT_SESSION_RECS,
+	STMT_SESSION_LIST,
+	STMT_SESSION_END_LIVE,
+	STMT_AUDIT_APPEND,
+	STMT_AUDIT_LIST,
+	STMT_COUNT
+};
+
+struct store {
+	sqlite3 *db;
+	int schema_version;
+	char errmsg[256];
+	sqlite3_stmt *stmts[STMT_COUNT];
+};
+
+/* Sets the error text (printf-style) and returns CODE. */
+int store_err(struct store *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Maps the SQLite result RC to a PIM_ code and records the connection's
+ * message prefixed with WHAT. */
+int store_fail(struct store *st, int rc, const char *what);
+
+/* Hands out the prepared statement for slot ID (preparing SQL on first
+ * use). If the cached one is already running (a callback re-entered the
+ * store), a private copy is prepared instead. Give it back with
+ * store_stmt_put(), which resets or finalizes it. */
+int store_stmt_get(struct store *st, enum store_stmt_id id, const char *sql,
+    sqlite3_stmt **out);
+void store_stmt_put(struct store *st, enum store_stmt_id id, sqlite3_stmt *s);
+
+/* Steps S expecting SQLITE_DONE; maps errors with WHAT. */
+int store_step_done(struct store *st, sqlite3_stmt *s, const char *what);
+/* Steps S expecting one row: PIM_OK with the row ready, PIM_ENOTFOUND
+ * if there is none. */
+int store_step_row(struct store *st, sqlite3_stmt *s, const char *what);
+/* Steps an UPDATE or DELETE: PIM_ENOTFOUND if it changed no row. */
+int store_step_change(struct store *st, sqlite3_stmt *s, const char *what);
+/* Calls ROW(S, CTX) for each result row; stops early and returns ROW's
+ * value if it is not 0. */
+int store_each(struct store *st, sqlite3_stmt *s,
+    int (*row)(sqlite3_stmt *s, void *ctx), void *ctx, const char *what);
+/* Runs SQL (no rows expected, several statements allowed). */
+int store_exec(struct store *st, const char *sql, const char *what);
+
+/* Binds TEXT (NULL binds SQL NULL); the string must outlive the step. */
+int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
+/* Copies column COL as text into DST (SIZE), "" for NULL. */
+void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+
+/* Runs the schema migrations (schema.c). */
+int store_migrate(struct store *st);
+
+#endif
