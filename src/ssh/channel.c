@@ -572,8 +572,21 @@ ch_flush_recording(struct chpair *p)
 		p->cast_failed = true;
 }
 
+/* What a relay pass can change: if none of it moved, the pass found
+ * nothing to do. */
+static uint64_t
+ch_relay_mark(const struct chpair *p)
+{
+	return evbuffer_get_length(p->c2u) +
+	       (evbuffer_get_length(p->u2c) << 20) +
+	       (evbuffer_get_length(p->u2c_err) << 40) +
+	       ((uint64_t)ssh_channel_window_size(p->uch) << 8) +
+	       ((uint64_t)ssh_channel_window_size(p->cch) << 28) +
+	       p->c_eof_sent + ((uint64_t)p->u_closed << 1);
+}
+
 static void
-ch_relay(struct chpair *p)
+ch_relay_pass(struct chpair *p)
 {
 	if (p->resize_pending && p->pty) {
 		p->resize_pending = false;
@@ -589,6 +602,26 @@ ch_relay(struct chpair *p)
 	}
 	ch_refill_upstream(p, 0);
 	ch_refill_upstream(p, 1);
+}
+
+/* Relays until a pass changes nothing: reading leftovers polls the
+ * sessions, which may take in a window adjust or data that no socket
+ * event will announce again. */
+static void
+ch_relay(struct chpair *p)
+{
+	uint64_t before;
+	int passes = 0;
+
+	do {
+		before = ch_relay_mark(p);
+		ch_relay_pass(p);
+	} while (!p->conn->client_gone && p->state == CH_RUNNING &&
+		 ch_relay_mark(p) != before && ++passes < 64);
+	if (passes > 0)
+		p->conn->progress = true;
+	if (passes >= 64)
+		conn_kick(p->conn); /* yield to others, come back soon */
 	ch_flush_recording(p);
 	if (p->cast_failed && p->conn->sess != NULL)
 		session_end(p->conn->sess, END_RECORDING,

@@ -228,6 +228,24 @@ conn_steps(struct conn *c)
 	}
 }
 
+/* Channels share the sessions: relaying one may take in what another
+ * was waiting for (a window adjust), so go round again while anything
+ * moved, and come back soon if it still does. */
+static void
+conn_rounds(struct conn *c)
+{
+	int round = 0;
+
+	do {
+		c->progress = false;
+		if (c->client_gone)
+			return;
+		conn_steps(c);
+	} while (c->progress && c->nchans > 1 && ++round < 4);
+	if (c->progress && round == 4)
+		conn_kick(c);
+}
+
 /* Ending: every channel has been told and closed; the client normally
  * hangs up by itself then. Whatever is left after the grace is dropped
  * (ssh_disconnect discards unsent output, so never earlier). */
@@ -257,8 +275,7 @@ conn_pump(struct conn *c)
 		c->client_gone = true;
 	if (!c->client_gone && c->up != NULL)
 		upstream_pump(c->up);
-	if (!c->client_gone)
-		conn_steps(c);
+	conn_rounds(c);
 	if (!c->client_gone)
 		conn_check_ended(c);
 	c->in_pump = false;

@@ -170,6 +170,7 @@ struct conn {
 	int nchans;
 	int next_no;
 	bool in_pump;
+	bool progress; /* a relay moved something during this round */
 	char end_message[SSH_MSG_MAX];
 	int64_t ending_since_us;
 	bool client_gone;
