@@ -2,8 +2,28 @@
  *
  * The writer keeps the file valid JSON lines whatever bytes it gets: a
  * UTF-8 sequence split across two calls is held back until complete,
- * invalid bytes become U+FFFD, control characters are escaped. Output is
- * buffered; cast_flush() pushes it to the file. */
+ * invalid bytes become U+FFFD, control characters are escaped.
+ *
+ * Output is buffered in memory. The buffer goes on towards the file once
+ * it holds about 64 KiB, on cast_flush() and on cast_close():
+ *
+ *   - synchronously (the default): written to the file there and then,
+ *     on the caller's thread;
+ *   - asynchronously, while the writer thread runs
+ *     (cast_writer_thread_start()): queued for that thread, which does
+ *     all the writing, so the caller never waits on the disk. The caller
+ *     watches cast_backlog() to keep memory bounded and cast_error() (or
+ *     the return values) to learn of write errors.
+ *
+ * Every byte formatted reaches the file, in order, unless a write fails.
+ * After the first write error W drops all further data and every call on
+ * it returns that error (PIM_EIO): the recording is broken and the
+ * session should end.
+ *
+ * Threads: one writer is used by one thread at a time. cast_backlog() and
+ * cast_error() may be called from any thread while W is open. Start and
+ * stop the writer thread from the thread that uses the writers (the event
+ * loop), not while another thread is inside a call on a writer. */
 #ifndef PIMGATE_RECORD_H
 #define PIMGATE_RECORD_H
 
@@ -25,19 +45,62 @@ struct cast_header {
 
 struct cast_writer;
 
-/* Creates PATH (0600, must not exist) and writes the header line. */
+/* Process-wide bound on the bytes waiting for the writer thread. Above
+ * it cast_backlog() reports at least this much for every writer, so that
+ * every caller backs off; data is still accepted, never dropped. Per
+ * writer limits should therefore be below it. */
+#define CAST_QUEUE_MAX ((size_t)64 << 20)
+
+/* Creates PATH (0600, must not exist) and formats the header line. The
+ * file is created on the caller's thread in both modes. Returns PIM_OK,
+ * PIM_EEXIST, PIM_EIO (cannot create), PIM_EINVAL or PIM_ENOMEM. */
 int cast_open(
     const char *path, const struct cast_header *h, struct cast_writer **out);
-/* T is seconds since the session start. */
+/* Record DATA (any bytes, LEN may be 0) or a resize. T is seconds since
+ * the session start. Return PIM_OK, PIM_EINVAL, PIM_ENOMEM (nothing was
+ * recorded) or the write error W has met: in synchronous mode during this
+ * call or before, in asynchronous mode so far. */
 int cast_output(struct cast_writer *w, double t, const void *data, size_t len);
 int cast_input(struct cast_writer *w, double t, const void *data, size_t len);
 int cast_resize(struct cast_writer *w, double t, int width, int height);
+/* Sends what is buffered on: written (synchronous mode) or queued
+ * (asynchronous; it reaches the file when the thread gets to it). Returns
+ * the write error met so far, PIM_OK if none. */
 int cast_flush(struct cast_writer *w);
-/* Flushes pending bytes (an incomplete UTF-8 tail becomes U+FFFD), closes
- * and frees W. Returns the first error seen while writing, if any. */
+/* Ends the recording: an incomplete UTF-8 tail becomes U+FFFD, what is
+ * buffered goes on, the file is closed and W freed. The caller must not
+ * use W afterwards, in either mode.
+ *
+ * Synchronous mode: returns the first write error, including those of
+ * the last write and of close(2). Asynchronous mode: hands the rest and a
+ * close request to the writer thread, which writes, closes and frees W
+ * later; returns the error seen so far, so an error in that last write is
+ * only logged. */
 int cast_close(struct cast_writer *w);
-/* Bytes written to the file so far. */
+/* Bytes formatted so far, header included, whether or not they have
+ * reached the file yet (cast_backlog() says how many have not). Owner's
+ * thread only. */
 int64_t cast_bytes(const struct cast_writer *w);
+/* Bytes formatted for W that have not been written yet: the buffer plus
+ * what is queued for the writer thread; 0 for NULL. If the process-wide
+ * queue is over CAST_QUEUE_MAX, returns at least that total instead.
+ * Cheap and thread-safe (atomic counters). After a write error queued
+ * bytes are dropped, so the backlog still drains. */
+size_t cast_backlog(const struct cast_writer *w);
+/* The first write error W has met (PIM_EIO), PIM_OK if none, PIM_EINVAL
+ * for NULL. Thread-safe. */
+int cast_error(const struct cast_writer *w);
+
+/* Starts the writer thread; from then on writers work asynchronously.
+ * Call once, before the writers are busy (the daemon does at start-up).
+ * Returns PIM_OK, PIM_EINVAL if it already runs, PIM_ERR if no thread
+ * could be created (writers stay synchronous). */
+int cast_writer_thread_start(void);
+/* Writes out everything queued (closing the files of closed writers),
+ * then joins the thread; blocks until the disk has taken it all. Writers
+ * still open carry on synchronously. Does nothing if the thread does not
+ * run. */
+void cast_writer_thread_stop(void);
 
 /* Plays the recording at PATH to OUT, sleeping between events as
  * recorded, divided by SPEED (>0); SPEED 0 prints without delay. Returns

@@ -1,21 +1,26 @@
 /* The asciicast v2 writer. Every line it writes is one JSON value: the
- * header object, then one event array per call. Bytes from the session
- * are turned into JSON string text here, by hand, because this runs for
- * every chunk of terminal output:
+ * header object, then one event array per call. Session bytes become
+ * JSON string text in cast_escape.c; a multi-byte sequence cut short by
+ * the end of a call is carried here (at most 3 bytes, per stream) and
+ * completed by the next call on that stream.
  *
- *   - printable ASCII is copied in runs;
- *   - '"', '\\' and control characters are escaped;
- *   - well-formed UTF-8 is copied, each ill-formed part becomes U+FFFD;
- *   - a sequence cut short by the end of a call is carried (at most 3
- *     bytes, per stream) and completed by the next call on that stream. */
+ * Lines are formatted into the writer's current chunk, which is handed on
+ * once it holds CAST_CHUNK_FILL bytes, on cast_flush() and on cast_close()
+ * (cast_int.h): queued for the writer thread if it runs, written to the
+ * file at once otherwise. The caller's thread owns everything in struct
+ * cast_writer except BACKLOG and ERR, which the writer thread updates;
+ * after a closing chunk is queued the writer belongs to the thread. */
 #include "pimgate/record.h"
 
+#include "cast_int.h"
 #include "pimgate/err.h"
+#include "pimgate/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +29,8 @@
 #define CAST_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 #define CAST_LINE_SLACK 64 /* room for "[t, \"o\", \"" and "\"]\n" */
 #define CAST_DIM_MAX 10000
+#define CAST_CHUNK_MIN 4096 /* room of a fresh chunk after a quiet one */
+#define CAST_CHUNK_MAX (4 * CAST_CHUNK_FILL) /* ... and after a busy one */
 
 enum cast_stream {
 	CAST_OUT = 0,
@@ -33,248 +40,258 @@ enum cast_stream {
 
 static const char cast_codes[CAST_NSTREAMS] = {'o', 'i'};
 
-/* The line being built. */
-struct cast_buf {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
 struct cast_writer {
-	FILE *fp;
-	struct cast_buf line;
+	int fd;
+	char *path; /* for the log */
+	struct cast_chunk *buf; /* being filled; NULL when there is none */
+	size_t buf_counted; /* bytes of BUF already in BYTES and BACKLOG */
+	size_t next_cap; /* room for the next chunk */
+	struct cast_chunk *close_req; /* so that cast_close needs no memory */
 	unsigned char carry[CAST_NSTREAMS][4];
 	size_t carry_len[CAST_NSTREAMS];
 	double last_t[CAST_NSTREAMS];
-	int64_t bytes;
-	int err; /* the first write error */
+	int64_t bytes; /* formatted so far */
+	atomic_size_t backlog; /* formatted and not yet written */
+	atomic_int err; /* the first write error, PIM_OK if none */
 };
 
-/* --- the growing buffer --- */
+/* --- the chunk being filled --- */
 
+/* Makes room for MORE bytes in W's chunk, starting one if needed. */
 static int
-cast_buf_reserve(struct cast_buf *b, size_t more)
+cast_reserve(struct cast_writer *w, size_t more)
 {
-	size_t cap;
-	char *p;
+	struct cast_chunk *c = w->buf;
+	size_t len = c != NULL ? c->len : 0;
+	size_t cap = c != NULL ? c->cap : 0;
 
-	if (more > SIZE_MAX - b->len)
+	if (more > SIZE_MAX / 4 - len)
 		return PIM_ENOMEM;
-	if (b->len + more <= b->cap)
+	if (c != NULL && len + more <= cap)
 		return PIM_OK;
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + more)
-		cap = cap > SIZE_MAX / 2 ? b->len + more : cap * 2;
-	p = realloc(b->p, cap);
-	if (p == NULL)
+	if (cap == 0)
+		cap = w->next_cap;
+	while (cap < len + more)
+		cap *= 2;
+	c = realloc(c, sizeof(*c) + cap);
+	if (c == NULL)
 		return PIM_ENOMEM;
-	b->p = p;
-	b->cap = cap;
+	if (w->buf == NULL) {
+		c->next = NULL;
+		c->w = w;
+		c->len = 0;
+		c->close = false;
+	}
+	c->cap = cap;
+	w->buf = c;
 	return PIM_OK;
+}
+
+static char *
+cast_end(struct cast_writer *w)
+{
+	return w->buf->data + w->buf->len;
 }
 
 /* Appends N bytes; the caller has reserved room. */
 static void
-cast_buf_put(struct cast_buf *b, const void *s, size_t n)
+cast_put(struct cast_writer *w, const void *s, size_t n)
 {
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
+	memcpy(cast_end(w), s, n);
+	w->buf->len += n;
 }
 
 static int
-cast_buf_add(struct cast_buf *b, const void *s, size_t n)
+cast_add(struct cast_writer *w, const char *s)
 {
-	if (cast_buf_reserve(b, n) != PIM_OK)
+	size_t n = strlen(s);
+
+	if (cast_reserve(w, n) != PIM_OK)
 		return PIM_ENOMEM;
-	cast_buf_put(b, s, n);
+	cast_put(w, s, n);
 	return PIM_OK;
 }
 
-static int
-cast_buf_addstr(struct cast_buf *b, const char *s)
-{
-	return cast_buf_add(b, s, strlen(s));
-}
-
-/* --- UTF-8 --- */
-
-enum cast_u8 {
-	CAST_U8_OK, /* a well-formed sequence */
-	CAST_U8_BAD, /* an ill-formed part: replace it with one U+FFFD */
-	CAST_U8_SHORT, /* well-formed so far, but the input ended */
-};
-
-/* Sequence length announced by lead byte C, 0 if C cannot lead. */
-static size_t
-cast_u8_len(unsigned char c)
-{
-	if (c >= 0xc2 && c <= 0xdf)
-		return 2;
-	if (c >= 0xe0 && c <= 0xef)
-		return 3;
-	if (c >= 0xf0 && c <= 0xf4)
-		return 4;
-	return 0;
-}
-
-/* The range allowed for the byte after lead C: this is what excludes
- * overlong forms, surrogates and code points past U+10FFFF. */
-static bool
-cast_u8_second_ok(unsigned char lead, unsigned char c)
-{
-	switch (lead) {
-	case 0xe0:
-		return c >= 0xa0 && c <= 0xbf;
-	case 0xed:
-		return c >= 0x80 && c <= 0x9f;
-	case 0xf0:
-		return c >= 0x90 && c <= 0xbf;
-	case 0xf4:
-		return c >= 0x80 && c <= 0x8f;
-	default:
-		return c >= 0x80 && c <= 0xbf;
-	}
-}
-
-/* Checks the non-ASCII sequence at P (N >= 1 bytes). *USED is the length
- * of the sequence (OK), of the ill-formed part (BAD) or N (SHORT). */
-static enum cast_u8
-cast_u8_check(const unsigned char *p, size_t n, size_t *used)
-{
-	size_t want = cast_u8_len(p[0]), i;
-
-	*used = 1;
-	if (want == 0)
-		return CAST_U8_BAD;
-	for (i = 1; i < want; i++) {
-		if (i == n) {
-			*used = n;
-			return CAST_U8_SHORT;
-		}
-		if (i == 1 ? !cast_u8_second_ok(p[0], p[1])
-			   : (p[i] & 0xc0) != 0x80)
-			return CAST_U8_BAD;
-		*used = i + 1;
-	}
-	return CAST_U8_OK;
-}
-
-/* --- JSON string text --- */
-
-static bool
-cast_plain(unsigned char c)
-{
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
-}
-
-/* Appends the escape for ASCII byte C (reserved room: 6 bytes). */
+/* Counts what was formatted since the last call as formatted and as
+ * waiting to be written. */
 static void
-cast_escape_ascii(struct cast_buf *b, unsigned char c)
+cast_account(struct cast_writer *w)
 {
-	static const char hex[] = "0123456789abcdef";
-	char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+	size_t n;
 
-	switch (c) {
-	case '"':
-	case '\\':
-		e[1] = (char)c;
-		break;
-	case '\n':
-		e[1] = 'n';
-		break;
-	case '\r':
-		e[1] = 'r';
-		break;
-	case '\t':
-		e[1] = 't';
-		break;
-	case '\b':
-		e[1] = 'b';
-		break;
-	case '\f':
-		e[1] = 'f';
-		break;
-	default:
-		cast_buf_put(b, e, 6);
+	if (w->buf == NULL || w->buf->len == w->buf_counted)
 		return;
-	}
-	cast_buf_put(b, e, 2);
+	n = w->buf->len - w->buf_counted;
+	w->buf_counted = w->buf->len;
+	w->bytes += (int64_t)n;
+	atomic_fetch_add(&w->backlog, n);
 }
 
-/* Appends the JSON text for P..P+N, which holds no incomplete sequence
- * except possibly at its end; returns the bytes of that unfinished tail
- * (left out). Room for 6 bytes per input byte must be reserved. */
-static size_t
-cast_escape(struct cast_buf *b, const unsigned char *p, size_t n)
-{
-	size_t i = 0, run, used;
+/* --- writing chunks to the file --- */
 
-	while (i < n) {
-		for (run = i; run < n && cast_plain(p[run]); run++)
-			;
-		cast_buf_put(b, p + i, run - i);
-		i = run;
-		if (i == n)
-			break;
-		if (p[i] < 0x80) {
-			cast_escape_ascii(b, p[i++]);
+/* Records the first write error (errno E) and logs it once. */
+static void
+cast_fail(struct cast_writer *w, int e)
+{
+	char path[300], msg[128];
+	int expect = PIM_OK;
+
+	if (!atomic_compare_exchange_strong(&w->err, &expect, PIM_EIO))
+		return;
+	log_error("recording write failed path=%s: %s",
+	    log_str(w->path, path, sizeof(path)),
+	    strerror_r(e, msg, sizeof(msg)));
+}
+
+static int
+cast_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t done;
+
+	while (n > 0) {
+		done = write(fd, p, n);
+		if (done < 0 && errno == EINTR)
 			continue;
-		}
-		switch (cast_u8_check(p + i, n - i, &used)) {
-		case CAST_U8_OK:
-			cast_buf_put(b, p + i, used);
-			break;
-		case CAST_U8_BAD:
-			cast_buf_put(b, CAST_REPLACEMENT, 3);
-			break;
-		case CAST_U8_SHORT:
-			return n - i;
-		}
-		i += used;
+		if (done <= 0)
+			return done < 0 ? errno : EIO;
+		p += done;
+		n -= (size_t)done;
 	}
 	return 0;
 }
+
+static void
+cast_writer_free(struct cast_writer *w)
+{
+	free(w->buf);
+	free(w->close_req);
+	free(w->path);
+	free(w);
+}
+
+/* Writes C to its writer's file, unless the writer has failed before,
+ * and takes it off the backlog. Returns the writer's first error. */
+static int
+cast_chunk_write(struct cast_chunk *c)
+{
+	struct cast_writer *w = c->w;
+	size_t n = c->len;
+	int e;
+
+	if (atomic_load(&w->err) == PIM_OK) {
+		e = cast_write_all(w->fd, c->data, n);
+		if (e != 0)
+			cast_fail(w, e);
+	}
+	atomic_fetch_sub(&w->backlog, n);
+	return atomic_load(&w->err);
+}
+
+int
+cast_chunk_done(struct cast_chunk *c)
+{
+	struct cast_writer *w = c->w;
+	int r;
+
+	cast_chunk_write(c);
+	if (c->close && close(w->fd) != 0 && errno != EINTR)
+		cast_fail(w, errno);
+	r = atomic_load(&w->err);
+	if (c->close)
+		cast_writer_free(w);
+	free(c);
+	return r;
+}
+
+/* --- handing chunks on --- */
+
+/* Gives back the unused room of a chunk that is about to wait in the
+ * queue, so that queued memory stays close to queued bytes. */
+static struct cast_chunk *
+cast_trim(struct cast_chunk *c)
+{
+	struct cast_chunk *t;
+
+	if (c->cap - c->len <= c->len / 4 + CAST_CHUNK_MIN)
+		return c;
+	t = realloc(c, sizeof(*c) + c->len);
+	if (t == NULL)
+		return c;
+	t->cap = t->len;
+	return t;
+}
+
+/* Hands W's chunk on: to the writer thread, or to the file at once when
+ * there is none. With CLOSE, W's file is closed and W freed after the
+ * chunk is written. Returns W's first write error: so far (queued), or
+ * after this write (written at once). */
+static int
+cast_hand_on(struct cast_writer *w, bool close)
+{
+	struct cast_chunk *c = w->buf;
+	bool empty = c == NULL || c->len == 0;
+	int r;
+
+	cast_account(w);
+	if (empty && !close)
+		return atomic_load(&w->err);
+	if (!close && !cast_thread_running()) {
+		r = cast_chunk_write(c);
+		c->len = 0; /* written: the chunk is filled again */
+		w->buf_counted = 0;
+		return r;
+	}
+
+	if (empty) {
+		free(c);
+		c = w->close_req; /* nothing left but the request */
+	} else {
+		if (close)
+			free(w->close_req);
+		w->next_cap = c->len < CAST_CHUNK_FILL	? CAST_CHUNK_MIN
+			      : c->cap < CAST_CHUNK_MAX ? c->cap
+							: CAST_CHUNK_MAX;
+		c = cast_trim(c);
+	}
+	w->buf = NULL;
+	w->buf_counted = 0;
+	if (close)
+		w->close_req = NULL;
+	c->close = close;
+
+	r = atomic_load(&w->err); /* once queued, W may be gone */
+	if (cast_thread_queue(c))
+		return r;
+	return cast_chunk_done(c);
+}
+
+/* --- JSON text --- */
 
 /* Appends "S" as a JSON string, any bytes accepted. NULL becomes null. */
 static int
-cast_json_string(struct cast_buf *b, const char *s)
+cast_json_string(struct cast_writer *w, const char *s)
 {
 	size_t n, tail;
 
 	if (s == NULL)
-		return cast_buf_addstr(b, "null");
+		return cast_add(w, "null");
 	n = strlen(s);
-	if (n > (SIZE_MAX - 8) / 6 || cast_buf_reserve(b, n * 6 + 8) != 0)
+	if (n > SIZE_MAX / 12 || cast_reserve(w, CAST_ESCAPE_ROOM(n) + 8) != 0)
 		return PIM_ENOMEM;
-	cast_buf_put(b, "\"", 1);
-	tail = cast_escape(b, (const unsigned char *)s, n);
+	cast_put(w, "\"", 1);
+	w->buf->len +=
+	    cast_escape(cast_end(w), (const unsigned char *)s, n, &tail);
 	if (tail > 0)
-		cast_buf_put(b, CAST_REPLACEMENT, 3);
-	cast_buf_put(b, "\"", 1);
+		cast_put(w, CAST_REPLACEMENT, 3);
+	cast_put(w, "\"", 1);
 	return PIM_OK;
 }
 
-/* --- writing lines --- */
+/* --- events --- */
 
-/* Writes the line built so far; remembers the first failure. */
-static int
-cast_write_line(struct cast_writer *w)
-{
-	size_t n = w->line.len;
-
-	w->line.len = 0;
-	if (fwrite(w->line.p, 1, n, w->fp) != n) {
-		if (w->err == PIM_OK)
-			w->err = PIM_EIO;
-		return PIM_EIO;
-	}
-	w->bytes += (int64_t)n;
-	return PIM_OK;
-}
-
-/* Starts an event line: "[12.345678, "o", ". */
+/* Starts an event line: "[12.345678, "o", ". Room: CAST_LINE_SLACK. */
 static void
-cast_event_start(struct cast_buf *b, double t, char code)
+cast_event_start(struct cast_writer *w, double t, char code)
 {
 	long long us;
 	int n;
@@ -284,9 +301,19 @@ cast_event_start(struct cast_buf *b, double t, char code)
 	if (t > 1e12)
 		t = 1e12;
 	us = (long long)(t * 1e6 + 0.5); /* t >= 0: rounds */
-	n = snprintf(b->p + b->len, b->cap - b->len, "[%lld.%06lld, \"%c\", \"",
-	    us / 1000000, us % 1000000, code);
-	b->len += (size_t)n;
+	n = snprintf(cast_end(w), w->buf->cap - w->buf->len,
+	    "[%lld.%06lld, \"%c\", \"", us / 1000000, us % 1000000, code);
+	w->buf->len += (size_t)n;
+}
+
+/* Ends a line: counts it, and hands the chunk on once it is full. */
+static int
+cast_line_done(struct cast_writer *w)
+{
+	cast_account(w);
+	if (w->buf->len >= CAST_CHUNK_FILL)
+		return cast_hand_on(w, false);
+	return PIM_OK;
 }
 
 /* Completes a carried sequence from the front of DATA. Returns the
@@ -311,9 +338,9 @@ cast_carry_feed(struct cast_writer *w, enum cast_stream s,
 	}
 	w->carry_len[s] = 0;
 	if (r == CAST_U8_OK)
-		cast_buf_put(&w->line, tmp, used);
+		cast_put(w, tmp, used);
 	else
-		cast_buf_put(&w->line, CAST_REPLACEMENT, 3);
+		cast_put(w, CAST_REPLACEMENT, 3);
 	return used - have;
 }
 
@@ -322,33 +349,38 @@ cast_event(struct cast_writer *w, enum cast_stream s, double t,
     const void *data, size_t len)
 {
 	const unsigned char *p = data;
-	size_t start, skip = 0, tail;
+	size_t begin, start, skip = 0, tail;
 	bool done = true;
+	int r;
 
 	if (w == NULL || (data == NULL && len > 0))
 		return PIM_EINVAL;
-	if (len == 0)
-		return PIM_OK;
-	if (len > (SIZE_MAX - CAST_LINE_SLACK) / 6 ||
-	    cast_buf_reserve(&w->line, len * 6 + CAST_LINE_SLACK) != PIM_OK)
+	r = atomic_load(&w->err);
+	if (r != PIM_OK || len == 0)
+		return r;
+	if (len > SIZE_MAX / 16 ||
+	    cast_reserve(w, CAST_ESCAPE_ROOM(len) + CAST_LINE_SLACK) != PIM_OK)
 		return PIM_ENOMEM;
 	w->last_t[s] = t;
 
-	cast_event_start(&w->line, t, cast_codes[s]);
-	start = w->line.len;
+	begin = w->buf->len;
+	cast_event_start(w, t, cast_codes[s]);
+	start = w->buf->len;
 	if (w->carry_len[s] > 0)
 		skip = cast_carry_feed(w, s, p, len, &done);
-	tail = done ? cast_escape(&w->line, p + skip, len - skip) : 0;
-	memcpy(w->carry[s], p + len - tail, tail);
-	if (tail > 0)
+	if (done) {
+		w->buf->len +=
+		    cast_escape(cast_end(w), p + skip, len - skip, &tail);
+		memcpy(w->carry[s], p + len - tail, tail);
 		w->carry_len[s] = tail;
+	}
 
-	if (w->line.len == start) {
-		w->line.len = 0; /* everything was carried: no event */
+	if (w->buf->len == start) {
+		w->buf->len = begin; /* everything was carried: no event */
 		return PIM_OK;
 	}
-	cast_buf_put(&w->line, "\"]\n", 3);
-	return cast_write_line(w);
+	cast_put(w, "\"]\n", 3);
+	return cast_line_done(w);
 }
 
 int
@@ -366,60 +398,63 @@ cast_input(struct cast_writer *w, double t, const void *data, size_t len)
 int
 cast_resize(struct cast_writer *w, double t, int width, int height)
 {
-	int n;
+	int n, r;
 
 	if (w == NULL || width < 1 || height < 1 || width > CAST_DIM_MAX ||
 	    height > CAST_DIM_MAX)
 		return PIM_EINVAL;
-	if (cast_buf_reserve(&w->line, CAST_LINE_SLACK) != PIM_OK)
+	r = atomic_load(&w->err);
+	if (r != PIM_OK)
+		return r;
+	if (cast_reserve(w, CAST_LINE_SLACK) != PIM_OK)
 		return PIM_ENOMEM;
-	cast_event_start(&w->line, t, 'r');
-	n = snprintf(w->line.p + w->line.len, w->line.cap - w->line.len,
-	    "%dx%d\"]\n", width, height);
-	w->line.len += (size_t)n;
-	return cast_write_line(w);
+	cast_event_start(w, t, 'r');
+	n = snprintf(cast_end(w), w->buf->cap - w->buf->len, "%dx%d\"]\n",
+	    width, height);
+	w->buf->len += (size_t)n;
+	return cast_line_done(w);
 }
 
 /* --- the header --- */
 
 static int
-cast_header_env(struct cast_buf *b, const struct cast_header *h)
+cast_header_env(struct cast_writer *w, const struct cast_header *h)
 {
-	int r = cast_buf_addstr(b, ",\"env\":{");
+	int r = cast_add(w, ",\"env\":{");
 
 	if (h->term != NULL) {
-		r |= cast_buf_addstr(b, "\"TERM\":");
-		r |= cast_json_string(b, h->term);
-		r |= cast_buf_addstr(b, ",");
+		r |= cast_add(w, "\"TERM\":");
+		r |= cast_json_string(w, h->term);
+		r |= cast_add(w, ",");
 	}
-	r |= cast_buf_addstr(b, "\"SHELL\":\"/bin/sh\"}");
+	r |= cast_add(w, "\"SHELL\":\"/bin/sh\"}");
 	if (h->title != NULL) {
-		r |= cast_buf_addstr(b, ",\"title\":");
-		r |= cast_json_string(b, h->title);
+		r |= cast_add(w, ",\"title\":");
+		r |= cast_json_string(w, h->title);
 	}
 	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
 }
 
 static int
-cast_header_pimgate(struct cast_buf *b, const struct cast_header *h)
+cast_header_pimgate(struct cast_writer *w, const struct cast_header *h)
 {
 	char num[32];
 	int r;
 
-	r = cast_buf_addstr(b, ",\"pimgate\":{\"user\":");
-	r |= cast_json_string(b, h->user);
-	r |= cast_buf_addstr(b, ",\"target\":");
-	r |= cast_json_string(b, h->target);
+	r = cast_add(w, ",\"pimgate\":{\"user\":");
+	r |= cast_json_string(w, h->user);
+	r |= cast_add(w, ",\"target\":");
+	r |= cast_json_string(w, h->target);
 	snprintf(num, sizeof(num), ",\"session\":%" PRId64, h->session_id);
-	r |= cast_buf_addstr(b, num);
-	r |= cast_buf_addstr(b, ",\"command\":");
-	r |= cast_json_string(b, h->command);
-	r |= cast_buf_addstr(b, "}}\n");
+	r |= cast_add(w, num);
+	r |= cast_add(w, ",\"command\":");
+	r |= cast_json_string(w, h->command);
+	r |= cast_add(w, "}}\n");
 	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
 }
 
 static int
-cast_header_write(struct cast_writer *w, const struct cast_header *h)
+cast_header_put(struct cast_writer *w, const struct cast_header *h)
 {
 	char head[128];
 	int r;
@@ -427,30 +462,23 @@ cast_header_write(struct cast_writer *w, const struct cast_header *h)
 	snprintf(head, sizeof(head),
 	    "{\"version\":2,\"width\":%d,\"height\":%d,\"timestamp\":%" PRId64,
 	    h->width, h->height, h->timestamp);
-	r = cast_buf_addstr(&w->line, head);
-	r |= cast_header_env(&w->line, h);
-	r |= cast_header_pimgate(&w->line, h);
+	r = cast_add(w, head);
+	r |= cast_header_env(w, h);
+	r |= cast_header_pimgate(w, h);
 	if (r != PIM_OK)
 		return PIM_ENOMEM;
-	return cast_write_line(w);
+	cast_account(w);
+	return PIM_OK;
 }
 
 /* --- life cycle --- */
 
 static int
-cast_create(const char *path, FILE **fp)
+cast_create(const char *path, int *fd)
 {
-	int fd;
-
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
+	*fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+	if (*fd < 0)
 		return errno == EEXIST ? PIM_EEXIST : PIM_EIO;
-	*fp = fdopen(fd, "w");
-	if (*fp == NULL) {
-		close(fd);
-		unlink(path);
-		return PIM_EIO;
-	}
 	return PIM_OK;
 }
 
@@ -459,29 +487,42 @@ cast_open(
     const char *path, const struct cast_header *h, struct cast_writer **out)
 {
 	struct cast_writer *w = NULL;
-	int r;
+	int r = PIM_ENOMEM;
 
 	if (path == NULL || h == NULL || out == NULL || h->width < 1 ||
 	    h->height < 1 || h->width > CAST_DIM_MAX ||
 	    h->height > CAST_DIM_MAX)
 		return PIM_EINVAL;
 	*out = NULL;
+	cast_escape_init();
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return PIM_ENOMEM;
-	r = cast_create(path, &w->fp);
-	if (r != PIM_OK) {
-		free(w);
-		return r;
-	}
-	r = cast_header_write(w, h);
-	if (r != PIM_OK) {
-		cast_close(w);
-		unlink(path);
-		return r;
-	}
+	w->fd = -1;
+	w->next_cap = CAST_CHUNK_MIN;
+	atomic_init(&w->backlog, 0);
+	atomic_init(&w->err, PIM_OK);
+	w->path = strdup(path);
+	w->close_req = calloc(1, sizeof(*w->close_req));
+	if (w->path == NULL || w->close_req == NULL)
+		goto fail;
+	w->close_req->w = w;
+
+	r = cast_create(path, &w->fd);
+	if (r != PIM_OK)
+		goto fail;
+	r = cast_header_put(w, h);
+	if (r != PIM_OK)
+		goto fail_created;
 	*out = w;
 	return PIM_OK;
+
+fail_created:
+	close(w->fd);
+	unlink(path);
+fail:
+	cast_writer_free(w);
+	return r;
 }
 
 int
@@ -489,51 +530,58 @@ cast_flush(struct cast_writer *w)
 {
 	if (w == NULL)
 		return PIM_EINVAL;
-	if (fflush(w->fp) != 0) {
-		if (w->err == PIM_OK)
-			w->err = PIM_EIO;
-		return PIM_EIO;
-	}
-	return PIM_OK;
+	return cast_hand_on(w, false);
 }
 
 /* Ends a stream's carried tail as U+FFFD. */
-static void
+static int
 cast_close_carry(struct cast_writer *w, enum cast_stream s)
 {
 	if (w->carry_len[s] == 0)
-		return;
+		return PIM_OK;
 	w->carry_len[s] = 0;
-	if (cast_buf_reserve(&w->line, CAST_LINE_SLACK) != PIM_OK) {
-		if (w->err == PIM_OK)
-			w->err = PIM_ENOMEM;
-		return;
-	}
-	cast_event_start(&w->line, w->last_t[s], cast_codes[s]);
-	cast_buf_put(&w->line, CAST_REPLACEMENT "\"]\n", 6);
-	cast_write_line(w);
+	if (cast_reserve(w, CAST_LINE_SLACK) != PIM_OK)
+		return PIM_ENOMEM;
+	cast_event_start(w, w->last_t[s], cast_codes[s]);
+	cast_put(w, CAST_REPLACEMENT "\"]\n", 6);
+	cast_account(w);
+	return PIM_OK;
 }
 
 int
 cast_close(struct cast_writer *w)
 {
-	int r;
+	int r, tails;
 
 	if (w == NULL)
 		return PIM_EINVAL;
-	cast_close_carry(w, CAST_OUT);
-	cast_close_carry(w, CAST_IN);
-	cast_flush(w);
-	if (fclose(w->fp) != 0 && w->err == PIM_OK)
-		w->err = PIM_EIO;
-	r = w->err;
-	free(w->line.p);
-	free(w);
-	return r;
+	tails = cast_close_carry(w, CAST_OUT);
+	if (cast_close_carry(w, CAST_IN) != PIM_OK)
+		tails = PIM_ENOMEM;
+	r = cast_hand_on(w, true);
+	return r != PIM_OK ? r : tails;
 }
 
 int64_t
 cast_bytes(const struct cast_writer *w)
 {
 	return w == NULL ? 0 : w->bytes;
+}
+
+size_t
+cast_backlog(const struct cast_writer *w)
+{
+	size_t own, all;
+
+	if (w == NULL)
+		return 0;
+	own = atomic_load(&w->backlog);
+	all = cast_thread_queued();
+	return all > CAST_QUEUE_MAX && all > own ? all : own;
+}
+
+int
+cast_error(const struct cast_writer *w)
+{
+	return w == NULL ? PIM_EINVAL : atomic_load(&w->err);
 }

@@ -574,6 +574,16 @@ ch_flush_recording(struct chpair *p)
 
 /* What a relay pass can change: if none of it moved, the pass found
  * nothing to do. */
+static uint64_t ch_relay_mark(const struct chpair *p);
+
+uint64_t
+chpair_mark(const struct chpair *p)
+{
+	if (p->state != CH_RUNNING)
+		return p->state;
+	return ch_relay_mark(p) + p->state;
+}
+
 static uint64_t
 ch_relay_mark(const struct chpair *p)
 {
@@ -618,8 +628,6 @@ ch_relay(struct chpair *p)
 		ch_relay_pass(p);
 	} while (!p->conn->client_gone && p->state == CH_RUNNING &&
 		 ch_relay_mark(p) != before && ++passes < 64);
-	if (passes > 0)
-		p->conn->progress = true;
 	if (passes >= 64)
 		conn_kick(p->conn); /* yield to others, come back soon */
 	ch_flush_recording(p);

@@ -228,21 +228,34 @@ conn_steps(struct conn *c)
 	}
 }
 
+static uint64_t
+conn_mark(const struct conn *c)
+{
+	const struct chpair *p;
+	uint64_t m = (uint64_t)c->nchans;
+
+	TAILQ_FOREACH(p, &c->chans, entry)
+	m = m * 31 + chpair_mark(p);
+	return m;
+}
+
 /* Channels share the sessions: relaying one may take in what another
- * was waiting for (a window adjust), so go round again while anything
- * moved, and come back soon if it still does. */
+ * was waiting for (data, a window adjust) with no socket event to tell,
+ * so go round again while anything moved, and come back soon if it
+ * still does. */
 static void
 conn_rounds(struct conn *c)
 {
+	uint64_t before;
 	int round = 0;
 
 	do {
-		c->progress = false;
 		if (c->client_gone)
 			return;
+		before = conn_mark(c);
 		conn_steps(c);
-	} while (c->progress && c->nchans > 1 && ++round < 4);
-	if (c->progress && round == 4)
+	} while (!c->client_gone && conn_mark(c) != before && ++round < 8);
+	if (round == 8)
 		conn_kick(c);
 }
 

@@ -170,7 +170,6 @@ struct conn {
 	int nchans;
 	int next_no;
 	bool in_pump;
-	bool progress; /* a relay moved something during this round */
 	char end_message[SSH_MSG_MAX];
 	int64_t ending_since_us;
 	bool client_gone;
@@ -198,5 +197,7 @@ ssh_channel chpair_open(struct conn *c);
 void chpair_step(struct chpair *p);
 void chpair_end(struct chpair *p, const char *message);
 void chpair_free(struct chpair *p);
+/* Changes whenever the pair's buffers, windows or state change. */
+uint64_t chpair_mark(const struct chpair *p);
 
 #endif

@@ -67,8 +67,10 @@ pimctl role add quiet --idle-timeout 2s
 pimctl role grant quiet host1
 pimctl unassign alice ops
 pimctl assign alice quiet --active
-start_live idle "$last"
-acted=$(now)
+# Not start_live: on a loaded machine the session may already be idle.
+GW_TIMEOUT=40 gw_ssh_bg idle alice:host1 'sleep 60'
+client=$BG_PID
+sid=$(wait_new_session "$last")
 bg_wait "$client"
 wait_until session_ended "$sid" --timeout 10 || fail "idle session $sid lives"
 assert_eq idle "$(session_field "$sid" end_reason)" "end reason"
@@ -80,7 +82,9 @@ pimctl role add short --max-session 3s
 pimctl role grant short host1
 pimctl unassign alice quiet
 pimctl assign alice short --active
-start_live maxlen "$last"
+GW_TIMEOUT=40 gw_ssh_bg maxlen alice:host1 'sleep 60'
+client=$BG_PID
+sid=$(wait_new_session "$last")
 bg_wait "$client"
 wait_until session_ended "$sid" --timeout 10 || fail "session $sid lives"
 assert_eq expired "$(session_field "$sid" end_reason)" "end reason"
