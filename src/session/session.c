@@ -31,6 +31,7 @@ session_mgr_new(
 	m->st = st;
 	m->cfg = cfg;
 	TAILQ_INIT(&m->live);
+	TAILQ_INIT(&m->unwritten);
 	return m;
 }
 
@@ -372,29 +373,52 @@ session_free_events(struct session *s)
 	s->deadline_ev = s->idle_ev = NULL;
 }
 
+/* Writes the end of S (row and audit event); what fails is retried from
+ * the store watch. Returns true when both are written. */
+bool
+session_write_end(struct session *s)
+{
+	struct session_mgr *m = s->mgr;
+	const char *reason = s->end_reason;
+
+	if (!s->end_written &&
+	    store_session_end(m->st, s->row.id, s->ended_at, reason,
+		s->row.bytes_in, s->row.bytes_out) == PIM_OK)
+		s->end_written = true;
+	if (!s->end_audited &&
+	    audit_log(m->st, s->row.user, AUDIT_SESSION_END, "ok", s->row.user,
+		s->row.target, s->row.role, s->row.id, s->row.peer,
+		reason) == PIM_OK)
+		s->end_audited = true;
+	if (!s->end_written || !s->end_audited) {
+		log_warn("store failed recording the end of session=%lld; "
+			 "will retry: %s",
+		    (long long)s->row.id, store_errmsg(m->st));
+		return false;
+	}
+	return true;
+}
+
 void
 session_close(struct session *s)
 {
 	struct session_mgr *m = s->mgr;
-	const char *reason = s->end_reason[0] ? s->end_reason : END_EXIT;
-	int64_t now = clock_now();
 
-	if (store_session_end(m->st, s->row.id, now, reason, s->row.bytes_in,
-		s->row.bytes_out) != PIM_OK)
-		log_error("store failed closing session=%lld: %s",
-		    (long long)s->row.id, store_errmsg(m->st));
-	if (audit_log(m->st, s->row.user, AUDIT_SESSION_END, "ok", s->row.user,
-		s->row.target, s->row.role, s->row.id, s->row.peer,
-		reason) != PIM_OK)
-		log_error("audit write failed: %s", store_errmsg(m->st));
+	if (s->end_reason[0] == '\0')
+		str_copy(s->end_reason, END_EXIT, sizeof(s->end_reason));
+	s->ended_at = clock_now();
 	log_info("session closed session=%lld user=%s target=%s reason=%s "
 		 "bytes_in=%lld bytes_out=%lld",
-	    (long long)s->row.id, s->row.user, s->row.target, reason,
+	    (long long)s->row.id, s->row.user, s->row.target, s->end_reason,
 	    (long long)s->row.bytes_in, (long long)s->row.bytes_out);
 	TAILQ_REMOVE(&m->live, s, entry);
 	m->nlive--;
 	session_free_events(s);
-	free(s);
+	if (session_write_end(s)) {
+		free(s);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&m->unwritten, s, entry);
 }
 
 void
@@ -411,8 +435,17 @@ session_mgr_shutdown(struct session_mgr *m)
 void
 session_mgr_free(struct session_mgr *m)
 {
+	struct session *s;
+
 	if (m == NULL)
 		return;
+	session_retry_writes(m);
+	while ((s = TAILQ_FIRST(&m->unwritten)) != NULL) {
+		log_error("the end of session=%lld could not be recorded",
+		    (long long)s->row.id);
+		TAILQ_REMOVE(&m->unwritten, s, entry);
+		free(s);
+	}
 	if (m->poll_ev != NULL)
 		event_free(m->poll_ev);
 	free(m);

@@ -29,6 +29,9 @@ struct session {
 	int64_t last_traffic_us;
 	int recordings;
 	char end_reason[16];
+	int64_t ended_at;
+	bool end_written; /* the row's end is in the store */
+	bool end_audited; /* the session.end event is in the store */
 };
 
 TAILQ_HEAD(session_list, session);
@@ -38,6 +41,7 @@ struct session_mgr {
 	struct store *st;
 	const struct config *cfg;
 	struct session_list live;
+	struct session_list unwritten; /* closed; end not yet stored */
 	size_t nlive;
 	struct event *poll_ev;
 	int64_t data_version;
@@ -51,5 +55,8 @@ void session_free_events(struct session *s);
 /* Re-applies the admission rule to S; ends S and returns false if its
  * grant is gone; on a store error keeps S and returns false. */
 bool session_recheck(struct session *s);
+bool session_write_end(struct session *s);
+/* Retries storing the ends that failed before. */
+void session_retry_writes(struct session_mgr *m);
 
 #endif

@@ -1,6 +1,7 @@
 /* Change detection: the daemon notices what pimctl (or another node)
  * commits to the store, and re-checks every live session against it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -90,12 +91,27 @@ session_expire_sweep(struct session_mgr *m)
 		log_verbose("activations expired count=%d", n);
 }
 
+void
+session_retry_writes(struct session_mgr *m)
+{
+	struct session *s, *next;
+
+	for (s = TAILQ_FIRST(&m->unwritten); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (!session_write_end(s))
+			return; /* the store is still unwell */
+		TAILQ_REMOVE(&m->unwritten, s, entry);
+		free(s);
+	}
+}
+
 static void
 session_poll_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session_mgr *m = arg;
 	int64_t v;
 
+	session_retry_writes(m);
 	if (store_data_version(m->st, &v) != PIM_OK) {
 		log_warn("store poll failed: %s", store_errmsg(m->st));
 		return;
