@@ -42,7 +42,7 @@ session_recheck(struct session *s)
 	struct admission next;
 	const char *end_reason = END_REVOKED;
 	char reason[POLICY_REASON_MAX];
-	char msg[POLICY_REASON_MAX + 32];
+	char msg[POLICY_REASON_MAX + STORE_NAME_MAX + 64];
 	int rc;
 
 	if (s->state != SESSION_OPEN)
@@ -59,7 +59,14 @@ session_recheck(struct session *s)
 		    (long long)s->row.id, store_errmsg(s->mgr->st));
 		return false;
 	}
-	snprintf(msg, sizeof(msg), "pimgate: %s; session ended", reason);
+	if (strcmp(end_reason, END_EXPIRED) == 0)
+		snprintf(msg, sizeof(msg),
+		    "pimgate: your access window for %s has closed (%s); "
+		    "session ended",
+		    s->row.target, reason);
+	else
+		snprintf(
+		    msg, sizeof(msg), "pimgate: %s; session ended", reason);
 	session_end(s, end_reason, msg);
 	return false;
 }
