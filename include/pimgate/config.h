@@ -17,6 +17,8 @@ struct config {
 	char *secret_key; /* [server] secret_key, default STATE/secret.key */
 	char *ca_key; /* [server] ca_key, default STATE/ca.key */
 	char *ca_cert; /* [server] ca_cert, default STATE/ca.crt */
+	char *resolv_conf; /* [server] resolv_conf: name servers for targets
+			      named by host name; default /etc/resolv.conf */
 	char *log_level; /* [server] log_level, default "info" */
 	char *ssh_listen; /* [ssh] listen, default 127.0.0.1:2222 */
 	char *pg_listen; /* [postgres] listen, default 127.0.0.1:5433 */

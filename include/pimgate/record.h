@@ -57,9 +57,10 @@ struct cast_writer;
 int cast_open(
     const char *path, const struct cast_header *h, struct cast_writer **out);
 /* Record DATA (any bytes, LEN may be 0) or a resize. T is seconds since
- * the session start. Return PIM_OK, PIM_EINVAL, PIM_ENOMEM (nothing was
- * recorded) or the write error W has met: in synchronous mode during this
- * call or before, in asynchronous mode so far. */
+ * the session start. Return PIM_OK, PIM_EINVAL, PIM_ENOMEM (nothing, or
+ * only a first part of DATA, was recorded; the file stays valid) or the
+ * write error W has met: in synchronous mode during this call or before,
+ * in asynchronous mode so far. */
 int cast_output(struct cast_writer *w, double t, const void *data, size_t len);
 int cast_input(struct cast_writer *w, double t, const void *data, size_t len);
 int cast_resize(struct cast_writer *w, double t, int width, int height);

@@ -162,14 +162,20 @@ target_scan(
 	return rc;
 }
 
-/* True if HOST is an IPv4 or IPv6 address. */
+/* True if HOST is an IPv4 or IPv6 address or a DNS host name. */
 static bool
-target_numeric_host(const char *host)
+target_valid_host(const char *host)
 {
 	unsigned char addr[sizeof(struct in6_addr)];
+	size_t n = strlen(host);
 
-	return inet_pton(AF_INET, host, addr) == 1 ||
-	       inet_pton(AF_INET6, host, addr) == 1;
+	if (inet_pton(AF_INET, host, addr) == 1 ||
+	    inet_pton(AF_INET6, host, addr) == 1)
+		return true;
+	if (n == 0 || n > 253 || host[0] == '-' || host[0] == '.')
+		return false;
+	return strspn(host, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
 }
 
 /* Fills T from A; malformed values are usage errors. */
@@ -188,9 +194,9 @@ target_fill(const struct target_args *a, struct store_target *t)
 	    0)
 		return cli_bad_arg(
 		    "invalid --ssh '%s': expected HOST:PORT", a->ssh);
-	if (!target_numeric_host(t->host))
+	if (!target_valid_host(t->host))
 		return cli_bad_arg("invalid --ssh '%s': HOST must be an IP "
-				   "address (pimgated does not resolve names)",
+				   "address or a host name",
 		    a->ssh);
 	if (a->login[0] == '\0' || a->login[0] == '-' ||
 	    strpbrk(a->login, " \t\r\n:@") != NULL ||

@@ -29,8 +29,13 @@
 #define CAST_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 #define CAST_LINE_SLACK 64 /* room for "[t, \"o\", \"" and "\"]\n" */
 #define CAST_DIM_MAX 10000
-#define CAST_CHUNK_MIN 4096 /* room of a fresh chunk after a quiet one */
-#define CAST_CHUNK_MAX (4 * CAST_CHUNK_FILL) /* ... and after a busy one */
+#define CAST_SLICE 4096 /* session bytes escaped per step */
+/* Room of a fresh chunk after a quiet one, and after a full one: enough
+ * to reach CAST_CHUNK_FILL with one more slice, and below the size at
+ * which malloc turns to mmap (fresh pages for every chunk). */
+#define CAST_CHUNK_MIN 4096
+#define CAST_CHUNK_CAP \
+	(CAST_CHUNK_FILL + CAST_ESCAPE_ROOM(CAST_SLICE) + CAST_LINE_SLACK)
 
 enum cast_stream {
 	CAST_OUT = 0,
@@ -57,31 +62,45 @@ struct cast_writer {
 
 /* --- the chunk being filled --- */
 
-/* Makes room for MORE bytes in W's chunk, starting one if needed. */
+static struct cast_chunk *
+cast_chunk_new(struct cast_writer *w, size_t cap)
+{
+	struct cast_chunk *c = malloc(sizeof(*c) + cap);
+
+	if (c == NULL)
+		return NULL;
+	c->next = NULL;
+	c->w = w;
+	c->len = 0;
+	c->cap = cap;
+	c->close = false;
+	return c;
+}
+
+/* Makes room for MORE bytes in W's chunk, starting one if needed. A
+ * chunk grows to at most CAST_CHUNK_CAP unless a single MORE needs it. */
 static int
 cast_reserve(struct cast_writer *w, size_t more)
 {
 	struct cast_chunk *c = w->buf;
-	size_t len = c != NULL ? c->len : 0;
-	size_t cap = c != NULL ? c->cap : 0;
+	size_t len = c != NULL ? c->len : 0, cap;
 
 	if (more > SIZE_MAX / 4 - len)
 		return PIM_ENOMEM;
-	if (c != NULL && len + more <= cap)
+	if (c == NULL) {
+		cap = more > w->next_cap ? more : w->next_cap;
+		w->buf = cast_chunk_new(w, cap);
+		return w->buf != NULL ? PIM_OK : PIM_ENOMEM;
+	}
+	if (len + more <= c->cap)
 		return PIM_OK;
-	if (cap == 0)
-		cap = w->next_cap;
-	while (cap < len + more)
-		cap *= 2;
+	for (cap = c->cap; cap < len + more; cap *= 2)
+		;
+	if (cap > CAST_CHUNK_CAP && len + more <= CAST_CHUNK_CAP)
+		cap = CAST_CHUNK_CAP;
 	c = realloc(c, sizeof(*c) + cap);
 	if (c == NULL)
 		return PIM_ENOMEM;
-	if (w->buf == NULL) {
-		c->next = NULL;
-		c->w = w;
-		c->len = 0;
-		c->close = false;
-	}
 	c->cap = cap;
 	w->buf = c;
 	return PIM_OK;
@@ -205,26 +224,10 @@ cast_chunk_done(struct cast_chunk *c)
 
 /* --- handing chunks on --- */
 
-/* Gives back the unused room of a chunk that is about to wait in the
- * queue, so that queued memory stays close to queued bytes. */
-static struct cast_chunk *
-cast_trim(struct cast_chunk *c)
-{
-	struct cast_chunk *t;
-
-	if (c->cap - c->len <= c->len / 4 + CAST_CHUNK_MIN)
-		return c;
-	t = realloc(c, sizeof(*c) + c->len);
-	if (t == NULL)
-		return c;
-	t->cap = t->len;
-	return t;
-}
-
 /* Hands W's chunk on: to the writer thread, or to the file at once when
- * there is none. With CLOSE, W's file is closed and W freed after the
- * chunk is written. Returns W's first write error: so far (queued), or
- * after this write (written at once). */
+ * there is none (the chunk is then kept to be filled again). With CLOSE,
+ * W's file is closed and W freed after the chunk is written. Returns W's
+ * first write error: so far (queued) or after this write (written). */
 static int
 cast_hand_on(struct cast_writer *w, bool close)
 {
@@ -237,7 +240,7 @@ cast_hand_on(struct cast_writer *w, bool close)
 		return atomic_load(&w->err);
 	if (!close && !cast_thread_running()) {
 		r = cast_chunk_write(c);
-		c->len = 0; /* written: the chunk is filled again */
+		c->len = 0;
 		w->buf_counted = 0;
 		return r;
 	}
@@ -248,10 +251,8 @@ cast_hand_on(struct cast_writer *w, bool close)
 	} else {
 		if (close)
 			free(w->close_req);
-		w->next_cap = c->len < CAST_CHUNK_FILL	? CAST_CHUNK_MIN
-			      : c->cap < CAST_CHUNK_MAX ? c->cap
-							: CAST_CHUNK_MAX;
-		c = cast_trim(c);
+		w->next_cap =
+		    c->len >= CAST_CHUNK_FILL ? CAST_CHUNK_CAP : CAST_CHUNK_MIN;
 	}
 	w->buf = NULL;
 	w->buf_counted = 0;
@@ -265,6 +266,28 @@ cast_hand_on(struct cast_writer *w, bool close)
 	return cast_chunk_done(c);
 }
 
+/* Hands a full chunk on in the middle of a line and goes on in a fresh
+ * one, which is allocated first: without memory for it the full chunk
+ * is kept and grows instead, so the line can always be ended. */
+static int
+cast_hand_on_midline(struct cast_writer *w)
+{
+	struct cast_chunk *fresh = NULL;
+	int r;
+
+	if (cast_thread_running()) {
+		fresh = cast_chunk_new(w, CAST_CHUNK_CAP);
+		if (fresh == NULL)
+			return PIM_OK;
+	}
+	r = cast_hand_on(w, false);
+	if (w->buf == NULL)
+		w->buf = fresh;
+	else
+		free(fresh);
+	return r;
+}
+
 /* --- JSON text --- */
 
 /* Appends "S" as a JSON string, any bytes accepted. NULL becomes null. */
@@ -276,7 +299,8 @@ cast_json_string(struct cast_writer *w, const char *s)
 	if (s == NULL)
 		return cast_add(w, "null");
 	n = strlen(s);
-	if (n > SIZE_MAX / 12 || cast_reserve(w, CAST_ESCAPE_ROOM(n) + 8) != 0)
+	if (n > SIZE_MAX / 12 ||
+	    cast_reserve(w, CAST_ESCAPE_ROOM(n) + 8) != PIM_OK)
 		return PIM_ENOMEM;
 	cast_put(w, "\"", 1);
 	w->buf->len +=
@@ -344,43 +368,71 @@ cast_carry_feed(struct cast_writer *w, enum cast_stream s,
 	return used - have;
 }
 
+/* Escapes DATA from *POS on, a slice at a time, handing full chunks on
+ * between slices. A well-formed sequence cut short by the end of DATA is
+ * carried. Sets *SOME if anything was written. */
+static int
+cast_event_body(struct cast_writer *w, enum cast_stream s,
+    const unsigned char *data, size_t len, size_t pos, bool *some)
+{
+	size_t n, start, tail;
+	int r = PIM_OK;
+
+	while (pos < len && r == PIM_OK) {
+		n = len - pos < CAST_SLICE ? len - pos : CAST_SLICE;
+		if (cast_reserve(w, CAST_ESCAPE_ROOM(n) + CAST_LINE_SLACK) !=
+		    PIM_OK)
+			return PIM_ENOMEM;
+		start = w->buf->len;
+		w->buf->len += cast_escape(cast_end(w), data + pos, n, &tail);
+		*some = *some || w->buf->len > start;
+		pos += n - tail;
+		if (tail > 0 && pos + tail == len) {
+			memcpy(w->carry[s], data + pos, tail);
+			w->carry_len[s] = tail;
+			break;
+		}
+		if (w->buf->len >= CAST_CHUNK_FILL && pos < len && *some)
+			r = cast_hand_on_midline(w);
+	}
+	return r;
+}
+
+/* Records one event. Without memory part way, the line is ended with
+ * what it holds so far, so that the file stays valid. */
 static int
 cast_event(struct cast_writer *w, enum cast_stream s, double t,
     const void *data, size_t len)
 {
-	const unsigned char *p = data;
-	size_t begin, start, skip = 0, tail;
-	bool done = true;
-	int r;
+	size_t begin, pos = 0;
+	bool done = true, some = false;
+	int r, done_r;
 
 	if (w == NULL || (data == NULL && len > 0))
 		return PIM_EINVAL;
 	r = atomic_load(&w->err);
 	if (r != PIM_OK || len == 0)
 		return r;
-	if (len > SIZE_MAX / 16 ||
-	    cast_reserve(w, CAST_ESCAPE_ROOM(len) + CAST_LINE_SLACK) != PIM_OK)
+	if (cast_reserve(w, CAST_LINE_SLACK) != PIM_OK)
 		return PIM_ENOMEM;
 	w->last_t[s] = t;
 
 	begin = w->buf->len;
 	cast_event_start(w, t, cast_codes[s]);
-	start = w->buf->len;
-	if (w->carry_len[s] > 0)
-		skip = cast_carry_feed(w, s, p, len, &done);
-	if (done) {
-		w->buf->len +=
-		    cast_escape(cast_end(w), p + skip, len - skip, &tail);
-		memcpy(w->carry[s], p + len - tail, tail);
-		w->carry_len[s] = tail;
+	if (w->carry_len[s] > 0) {
+		pos = cast_carry_feed(w, s, data, len, &done);
+		some = done;
 	}
+	if (done)
+		r = cast_event_body(w, s, data, len, pos, &some);
 
-	if (w->buf->len == start) {
+	if (!some) {
 		w->buf->len = begin; /* everything was carried: no event */
-		return PIM_OK;
+		return r;
 	}
-	cast_put(w, "\"]\n", 3);
-	return cast_line_done(w);
+	cast_put(w, "\"]\n", 3); /* room: slack left by the last reserve */
+	done_r = cast_line_done(w);
+	return r != PIM_OK ? r : done_r;
 }
 
 int

@@ -12,9 +12,14 @@
  *     for the caller to carry.
  *
  * A table of the 256 byte values holds what each byte becomes when it
- * stands alone (itself, an escape or U+FFFD) and, for lead bytes, what
- * may follow, so the loop does one lookup and one fixed-size copy per
- * byte that is not part of a plain run or a sequence. */
+ * stands alone (itself, an escape or U+FFFD, which is what a lead byte
+ * becomes when the next byte does not fit it) and, for lead bytes, what
+ * may follow. Outside plain runs and sequences the loop does one lookup,
+ * one test and one fixed-size copy per byte. The test (could a sequence
+ * start here?) is rarely true on binary data; a branch on the byte's
+ * class would mispredict at every other byte of it. Within a run of
+ * sequences the next position depends only on the lead byte, the checks
+ * being predicted. */
 #include "cast_int.h"
 
 #include <pthread.h>
@@ -27,10 +32,10 @@
 
 struct cast_class {
 	char text[8]; /* what the byte becomes on its own; copied whole */
-	unsigned char len; /* bytes of TEXT used; 0 for a lead byte */
-	unsigned char seq; /* lead byte: length of its sequence */
-	unsigned char lo; /* lead byte: range of the byte after it */
-	unsigned char hi;
+	unsigned char len; /* bytes of TEXT used */
+	unsigned char seq; /* lead byte: length of its sequence; else 0 */
+	unsigned char lo; /* lead byte: the byte after it lies in */
+	unsigned char span; /* LO..LO+SPAN-1; SPAN is 0 for other bytes */
 };
 
 static struct cast_class cast_classes[256];
@@ -49,10 +54,10 @@ cast_class_text(unsigned char c, const char *text, size_t len)
 static void
 cast_class_lead(unsigned char c, int seq, int lo, int hi)
 {
-	cast_classes[c].len = 0;
+	cast_class_text(c, CAST_REPLACEMENT, 3);
 	cast_classes[c].seq = (unsigned char)seq;
 	cast_classes[c].lo = (unsigned char)lo;
-	cast_classes[c].hi = (unsigned char)hi;
+	cast_classes[c].span = (unsigned char)(hi - lo + 1);
 }
 
 static void
@@ -111,7 +116,7 @@ cast_u8_scan(const unsigned char *p, size_t n, size_t *used)
 		*used = n;
 		return CAST_U8_SHORT;
 	}
-	if (p[1] < k->lo || p[1] > k->hi)
+	if ((unsigned)(p[1] - k->lo) >= k->span)
 		return CAST_U8_BAD;
 	for (i = 2; i < k->seq; i++) {
 		if (i == n) {
@@ -167,18 +172,18 @@ cast_copy_plain(char *d, const unsigned char **pp, const unsigned char *end)
 	return d;
 }
 
-/* The length of the well-formed sequence led by K at P, 0 if it is not
- * one; 4 bytes at P are readable. Branch-free: random input makes these
- * tests unpredictable. */
-static inline size_t
+/* True if the lead byte of class K at P starts a well-formed sequence;
+ * 4 bytes at P are readable. Branch-free: one predictable test of the
+ * result instead of one per byte. */
+static inline bool
 cast_u8_whole(const struct cast_class *k, const unsigned char *p)
 {
 	unsigned ok;
 
-	ok = (unsigned)(p[1] - k->lo) <= (unsigned)(k->hi - k->lo);
+	ok = (unsigned)(p[1] - k->lo) < k->span;
 	ok &= (k->seq < 3) | ((p[2] & 0xc0) == 0x80);
 	ok &= (k->seq < 4) | ((p[3] & 0xc0) == 0x80);
-	return ok * k->seq;
+	return ok;
 }
 
 /* Copies the run of well-formed sequences starting at the lead byte at
@@ -189,21 +194,25 @@ static inline bool
 cast_copy_utf8(char **dp, const unsigned char **pp, const unsigned char *end)
 {
 	const unsigned char *p = *pp;
+	const struct cast_class *k;
+	enum cast_u8 r = CAST_U8_OK;
 	char *d = *dp;
-	enum cast_u8 r;
 	size_t used;
 
 	do {
-		r = CAST_U8_OK;
-		used = end - p >= 4 ? cast_u8_whole(&cast_classes[*p], p) : 0;
-		if (used == 0)
+		k = &cast_classes[*p];
+		if (end - p >= 4 && cast_u8_whole(k, p)) {
+			memcpy(d, p, 4);
+			used = k->seq;
+		} else {
 			r = cast_u8_scan(p, (size_t)(end - p), &used);
-		if (r != CAST_U8_OK)
-			break;
-		memcpy(d, p, end - p >= 4 ? 4 : used);
+			if (r != CAST_U8_OK)
+				break;
+			memcpy(d, p, used);
+		}
 		d += used;
 		p += used;
-	} while (p < end && cast_classes[*p].len == 0);
+	} while (p < end && cast_classes[*p].seq != 0);
 	if (r == CAST_U8_BAD) {
 		memcpy(d, CAST_REPLACEMENT, 3);
 		d += 3;
@@ -214,20 +223,15 @@ cast_copy_utf8(char **dp, const unsigned char **pp, const unsigned char *end)
 	return r != CAST_U8_SHORT;
 }
 
-/* The class of the byte at P when it can be written on its own: its
- * own, or that of a lone U+FFFD for a lead byte that the next byte does
- * not fit. NULL for a lead byte that may start a sequence. */
-static inline const struct cast_class *
-cast_alone(const unsigned char *p, const unsigned char *end)
+/* True if the lead byte of class K at P may start a sequence: the next
+ * byte fits it, or the input ends. Always false for other bytes. */
+static inline bool
+cast_may_lead(const struct cast_class *k, const unsigned char *p,
+    const unsigned char *end)
 {
-	const struct cast_class *k = &cast_classes[p[0]];
 	unsigned next = p + 1 < end ? p[1] : k->lo;
-	unsigned lead = k->len == 0;
-	unsigned fits = next - k->lo <= (unsigned)(k->hi - k->lo);
 
-	if (lead & fits)
-		return NULL;
-	return lead ? &cast_classes[0xff] : k;
+	return (unsigned)(next - k->lo) < k->span;
 }
 
 size_t
@@ -248,8 +252,8 @@ cast_escape(char *dst, const unsigned char *src, size_t n, size_t *tail)
 		}
 		stop = end - p >= 8 ? p + 8 : end;
 		while (p < stop) {
-			k = cast_alone(p, end);
-			if (k != NULL) {
+			k = &cast_classes[*p];
+			if (!cast_may_lead(k, p, end)) {
 				memcpy(d, k->text, 8); /* room: ESCAPE_ROOM */
 				d += k->len;
 				p++;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
+
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
@@ -21,6 +23,26 @@ ssh_front_log_cb(
 {
 	/* libssh's own log goes to ours, at debug. */
 	log_debug("libssh %s: %s", function, buffer);
+}
+
+/* Host names of targets are resolved without blocking the loop: the
+ * hosts file, then the name servers of [server] resolv_conf. */
+static void
+ssh_front_resolver(struct ssh_front *f)
+{
+	int rc;
+
+	f->dns = evdns_base_new(f->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (f->dns == NULL) {
+		log_warn("no resolver: targets are reachable by address only");
+		return;
+	}
+	rc = evdns_base_resolv_conf_parse(
+	    f->dns, DNS_OPTIONS_ALL, f->cfg->resolv_conf);
+	if (rc != 0)
+		log_warn("cannot read %s (code %d): host names of targets "
+			 "resolve through the hosts file only",
+		    f->cfg->resolv_conf, rc);
 }
 
 static int
@@ -58,6 +80,7 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 	ssh_set_log_callback(ssh_front_log_cb);
 	ssh_set_log_level(
 	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
+	ssh_front_resolver(f);
 	if (ssh_front_bind(f, err, errlen) != PIM_OK) {
 		ssh_front_free(f);
 		return NULL;
@@ -166,5 +189,7 @@ ssh_front_free(struct ssh_front *f)
 		conn_free(LIST_FIRST(&f->conns));
 	if (f->bind != NULL)
 		ssh_bind_free(f->bind);
+	if (f->dns != NULL)
+		evdns_base_free(f->dns, 1);
 	free(f);
 }

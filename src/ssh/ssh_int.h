@@ -51,13 +51,15 @@ struct ssh_front {
 	const struct config *cfg;
 	struct vault *vault;
 	ssh_bind bind;
+	struct evdns_base *dns; /* NULL: targets by address only */
 	struct evconnlistener *listener;
 	LIST_HEAD(, conn) conns;
 	size_t nconns;
 };
 
 enum up_state {
-	UP_TCP = 1, /* non-blocking TCP connect in progress */
+	UP_RESOLVING = 1, /* looking up the target's host name */
+	UP_TCP, /* non-blocking TCP connect in progress */
 	UP_CONNECT, /* SSH handshake */
 	UP_AUTH, /* public-key authentication */
 	UP_READY, /* channels may be opened */
@@ -74,6 +76,9 @@ struct upstream {
 	ssh_key identity;
 	ssh_key pinned;
 	struct store_target target;
+	struct evdns_getaddrinfo_request *dns_req;
+	struct evutil_addrinfo *ai, *ai_next; /* addresses, next to try */
+	int dial_errno;
 	char error[256];
 };
 
@@ -187,10 +192,18 @@ void auth_install(struct conn *c);
 
 /* upstream.c */
 int upstream_start(struct conn *c, char *err, size_t errlen);
+void upstream_connected(struct upstream *u);
+void upstream_fail(struct upstream *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void upstream_step(struct upstream *u);
 void upstream_pump(struct upstream *u);
 void upstream_update_interest(struct upstream *u);
 void upstream_free(struct upstream *u);
+
+/* dial.c */
+void dial_start(struct upstream *u);
+void dial_cancel(struct upstream *u);
+void dial_close(struct upstream *u);
 
 /* channel.c */
 ssh_channel chpair_open(struct conn *c);

@@ -19,14 +19,7 @@
 
 #include "ssh_int.h"
 
-#define UPSTREAM_CONNECT_SECS 10
-
-static void upstream_io_cb(evutil_socket_t fd, short what, void *arg);
-
-static void upstream_fail(struct upstream *u, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
+void
 upstream_fail(struct upstream *u, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,54 +101,6 @@ out:
 	return rc;
 }
 
-static int
-upstream_tcp_connect(struct upstream *u, char *err, size_t errlen)
-{
-	struct addrinfo hints = {0}, *ai = NULL;
-	char port[16];
-	int fd, rc;
-
-	snprintf(port, sizeof(port), "%d", u->target.port);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	/* Names would need a resolver that does not block the loop. */
-	if (getaddrinfo(u->target.host, port, &hints, &ai) != 0) {
-		snprintf(err, errlen,
-		    "target %s has a host name, not an address",
-		    u->target.name);
-		return PIM_EINVAL;
-	}
-	fd = socket(
-	    ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	if (fd < 0 || (rc < 0 && errno != EINPROGRESS)) {
-		snprintf(err, errlen, "cannot connect to target %s: %s",
-		    u->target.name, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return PIM_EIO;
-	}
-	u->fd = fd;
-	return PIM_OK;
-}
-
-static int
-upstream_events(struct upstream *u)
-{
-	struct event_base *base = u->conn->front->base;
-	struct timeval tv = {.tv_sec = UPSTREAM_CONNECT_SECS};
-
-	u->rev =
-	    event_new(base, u->fd, EV_READ | EV_PERSIST, upstream_io_cb, u);
-	u->wev = event_new(base, u->fd, EV_WRITE, upstream_io_cb, u);
-	if (u->rev == NULL || u->wev == NULL)
-		return PIM_ENOMEM;
-	/* The write event doubles as the connect timeout. */
-	event_add(u->wev, &tv);
-	return PIM_OK;
-}
-
 int
 upstream_start(struct conn *c, char *err, size_t errlen)
 {
@@ -168,18 +113,16 @@ upstream_start(struct conn *c, char *err, size_t errlen)
 	}
 	u->conn = c;
 	u->fd = -1;
-	u->state = UP_TCP;
+	u->state = UP_RESOLVING;
 	c->up = u;
 	rc = upstream_load_keys(u, err, errlen);
-	if (rc == PIM_OK)
-		rc = upstream_tcp_connect(u, err, errlen);
-	if (rc == PIM_OK)
-		rc = upstream_events(u);
 	if (rc != PIM_OK) {
 		upstream_free(u);
 		c->up = NULL;
+		return rc;
 	}
-	return rc;
+	dial_start(u);
+	return PIM_OK;
 }
 
 /* Ask the target for the kind of host key that was pinned, so that a
@@ -195,19 +138,11 @@ upstream_hostkey_algos(const struct upstream *u)
 }
 
 /* The TCP connect finished: hand the socket to libssh. */
-static void
-upstream_tcp_done(struct upstream *u)
+void
+upstream_connected(struct upstream *u)
 {
-	int err = 0, off = 0, dupfd;
-	socklen_t len = sizeof(err);
+	int off = 0, dupfd;
 
-	if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	if (err != 0) {
-		upstream_fail(u, "cannot connect to target %s: %s",
-		    u->target.name, strerror(err));
-		return;
-	}
 	dupfd = fcntl(u->fd, F_DUPFD_CLOEXEC, 3);
 	u->s = ssh_new();
 	if (u->s == NULL || dupfd < 0) {
@@ -323,28 +258,12 @@ upstream_pump(struct upstream *u)
 void
 upstream_update_interest(struct upstream *u)
 {
-	if (u->s == NULL || u->state == UP_TCP || u->state == UP_FAILED)
+	if (u->s == NULL || u->state <= UP_TCP || u->state == UP_FAILED)
 		return;
 	if (ssh_get_status(u->s) & SSH_WRITE_PENDING)
 		event_add(u->wev, NULL);
 	else
 		event_del(u->wev);
-}
-
-static void
-upstream_io_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream *u = arg;
-	struct conn *c = u->conn;
-
-	if (u->state == UP_TCP) {
-		if (what & EV_TIMEOUT)
-			upstream_fail(
-			    u, "target %s did not answer", u->target.name);
-		else
-			upstream_tcp_done(u);
-	}
-	conn_pump(c);
 }
 
 void
@@ -358,12 +277,8 @@ upstream_free(struct upstream *u)
 		ssh_disconnect(u->s);
 		ssh_free(u->s);
 	}
-	if (u->rev != NULL)
-		event_free(u->rev);
-	if (u->wev != NULL)
-		event_free(u->wev);
-	if (u->fd >= 0)
-		close(u->fd);
+	dial_cancel(u);
+	dial_close(u);
 	ssh_key_free(u->identity);
 	ssh_key_free(u->pinned);
 	free(u);

@@ -43,6 +43,7 @@ static const struct config_key config_keys[] = {
     {"server", "secret_key", CK_STRING, CFG_FIELD(secret_key)},
     {"server", "ca_key", CK_STRING, CFG_FIELD(ca_key)},
     {"server", "ca_cert", CK_STRING, CFG_FIELD(ca_cert)},
+    {"server", "resolv_conf", CK_STRING, CFG_FIELD(resolv_conf)},
     {"server", "log_level", CK_LOG_LEVEL, CFG_FIELD(log_level)},
     {"server", "store_poll_ms", CK_POLL_MS, CFG_FIELD(poll_ms)},
     {"ssh", "listen", CK_LISTEN, CFG_FIELD(ssh_listen)},
@@ -261,6 +262,7 @@ config_defaults(struct config *c)
 	r |= config_default_path(&c->ca_key, s, "ca.key");
 	r |= config_default_path(&c->ca_cert, s, "ca.crt");
 	r |= config_default_string(&c->log_level, "info");
+	r |= config_default_string(&c->resolv_conf, "/etc/resolv.conf");
 	r |= config_default_string(&c->ssh_listen, "127.0.0.1:2222");
 	r |= config_default_string(&c->pg_listen, "127.0.0.1:5433");
 	r |= config_default_string(&c->http_listen, "127.0.0.1:9187");
@@ -339,6 +341,7 @@ config_free(struct config *cfg)
 	free(cfg->secret_key);
 	free(cfg->ca_key);
 	free(cfg->ca_cert);
+	free(cfg->resolv_conf);
 	free(cfg->log_level);
 	free(cfg->ssh_listen);
 	free(cfg->pg_listen);

@@ -409,10 +409,13 @@ pimgate_setup() {
 	CONF=$T/pimgate.conf
 	STATE=$T/state
 	DB=$STATE/pimgate.db
+	printf 'nameserver 127.0.0.1\n' >"$T/resolv.conf"
 	cat >"$CONF" <<EOF
 [server]
 state_dir = $STATE
 log_level = debug
+# Name lookups stay on this machine: nothing answers on 127.0.0.1:53.
+resolv_conf = $T/resolv.conf
 [ssh]
 listen = 127.0.0.1:$SSH_PORT
 [postgres]

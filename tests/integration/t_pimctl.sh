@@ -194,9 +194,9 @@ run 2 target add db3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
 run 2 target add db3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id"
 run 2 target add db3 --ssh no-port --login care --identity "$TMP/id" \
 	--host-key "$TMP/hk.pub"
-run 2 target add db3 --ssh db.example:22 --login care --identity "$TMP/id" \
-	--host-key "$TMP/hk.pub"
-err_has "IP address"
+run 2 target add db3 --ssh 'db_3!.example:22' --login care \
+	--identity "$TMP/id" --host-key "$TMP/hk.pub"
+err_has "host name"
 run 2 target add DB3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
 	--host-key "$TMP/hk.pub"
 run 0 target list

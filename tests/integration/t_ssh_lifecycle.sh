@@ -102,6 +102,21 @@ assert_match "$ERR" 'does not allow exec' "the reason on stderr"
 pimctl unassign alice shellonly
 pimctl assign alice ops --active
 
+log "a target named by host name (resolved through the hosts file)"
+pimctl target add named --ssh "localhost:$SSHD_PORT" --login root \
+	--identity "$TARGET_KEY" --host-key "$SSHD_HOSTKEY.pub"
+pimctl role grant ops named
+run_capture named gw_ssh alice:named 'echo named-ok'
+assert_eq 0 "$RC" "exit status via a host name (stderr: $ERR)"
+assert_eq named-ok "$OUT" "output via a host name"
+pimctl target add nowhere --ssh "no-such-host.invalid:22" --login root \
+	--identity "$TARGET_KEY" --host-key "$SSHD_HOSTKEY.pub"
+pimctl role grant ops nowhere
+run_capture nowhere gw_ssh alice:nowhere true
+((RC != 0)) || fail "a session to an unresolvable target succeeded"
+assert_match "$ERR" 'cannot resolve the host of target nowhere' \
+	"the reason on stderr"
+
 log "a target that is down"
 pimctl target add down --ssh "127.0.0.1:$(free_port)" --login root \
 	--identity "$TARGET_KEY" --host-key "$SSHD_HOSTKEY.pub"
