@@ -409,7 +409,7 @@ pimgate_setup() {
 	CONF=$T/pimgate.conf
 	STATE=$T/state
 	DB=$STATE/pimgate.db
-	printf 'nameserver 127.0.0.1\n' >"$T/resolv.conf"
+	printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$T/resolv.conf"
 	cat >"$CONF" <<EOF
 [server]
 state_dir = $STATE
