@@ -27,6 +27,7 @@
 #ifndef PIMGATE_RECORD_H
 #define PIMGATE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,10 +94,16 @@ size_t cast_backlog(const struct cast_writer *w);
 int cast_error(const struct cast_writer *w);
 
 /* Starts the writer thread; from then on writers work asynchronously.
- * Call once, before the writers are busy (the daemon does at start-up).
+ * Call once, before the writers are busy (the daemon, at start-up).
  * Returns PIM_OK, PIM_EINVAL if it already runs, PIM_ERR if no thread
  * could be created (writers stay synchronous). */
 int cast_writer_thread_start(void);
+/* A mark of everything handed to the writer thread so far (closes
+ * included): cast_writer_reached(TICKET) turns true once the thread has
+ * written all of it. Without the thread both are trivially satisfied.
+ * Thread-safe. */
+uint64_t cast_writer_ticket(void);
+bool cast_writer_reached(uint64_t ticket);
 /* Writes out everything queued (closing the files of closed writers),
  * then joins the thread; blocks until the disk has taken it all. Writers
  * still open carry on synchronously. Does nothing if the thread does not

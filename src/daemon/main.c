@@ -11,6 +11,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/record.h"
 #include "pimgate/session.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/store.h"
@@ -116,6 +117,11 @@ daemon_setup(struct daemon *d)
 		return PIM_ENOMEM;
 	if (daemon_open_state(d) != PIM_OK)
 		return PIM_ERR;
+	/* Recordings reach the disk from their own thread. */
+	if (cast_writer_thread_start() != PIM_OK) {
+		log_error("cannot start the recording writer thread");
+		return PIM_ERR;
+	}
 	d->mgr = session_mgr_new(d->base, d->st, &d->cfg);
 	if (d->mgr == NULL || session_mgr_start(d->mgr) != PIM_OK) {
 		log_error("cannot start the session manager");
@@ -141,6 +147,8 @@ static void
 daemon_teardown(struct daemon *d)
 {
 	ssh_front_free(d->ssh);
+	/* Everything recorded is on disk before the last ends are stored. */
+	cast_writer_thread_stop();
 	session_mgr_free(d->mgr);
 	if (d->drain != NULL)
 		event_free(d->drain);

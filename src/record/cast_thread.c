@@ -36,6 +36,9 @@ static struct {
 
 /* Bytes in chunks that are queued or being written. */
 static atomic_size_t cast_q_bytes;
+/* Chunks ever queued, and chunks written (in queue order). */
+static atomic_uint_fast64_t cast_q_queued;
+static atomic_uint_fast64_t cast_q_written;
 
 /* Takes the whole queue; NULL once it is empty and stopping. */
 static struct cast_chunk *
@@ -65,6 +68,7 @@ cast_thread_main(void *arg)
 			n = c->len;
 			cast_chunk_done(c);
 			atomic_fetch_sub(&cast_q_bytes, n);
+			atomic_fetch_add(&cast_q_written, 1);
 		}
 	}
 	return NULL;
@@ -81,6 +85,7 @@ cast_thread_queue(struct cast_chunk *c)
 		if (cast_q.head == NULL)
 			pthread_cond_signal(&cast_q.wake);
 		atomic_fetch_add(&cast_q_bytes, c->len);
+		atomic_fetch_add(&cast_q_queued, 1);
 		*cast_q.tail = c;
 		cast_q.tail = &c->next;
 		queued = true;
@@ -148,4 +153,16 @@ cast_writer_thread_stop(void)
 	cast_q.running = false;
 	cast_q.stopping = false;
 	pthread_mutex_unlock(&cast_q.lock);
+}
+
+uint64_t
+cast_writer_ticket(void)
+{
+	return atomic_load(&cast_q_queued);
+}
+
+bool
+cast_writer_reached(uint64_t ticket)
+{
+	return atomic_load(&cast_q_written) >= ticket;
 }

@@ -11,6 +11,7 @@
 #include "pimgate/err.h"
 #include "pimgate/log.h"
 #include "pimgate/policy.h"
+#include "pimgate/record.h"
 #include "pimgate/session.h"
 #include "pimgate/store.h"
 #include "pimgate/str.h"
@@ -31,7 +32,7 @@ session_mgr_new(
 	m->st = st;
 	m->cfg = cfg;
 	TAILQ_INIT(&m->live);
-	TAILQ_INIT(&m->unwritten);
+	TAILQ_INIT(&m->closing);
 	return m;
 }
 
@@ -414,11 +415,11 @@ session_close(struct session *s)
 	TAILQ_REMOVE(&m->live, s, entry);
 	m->nlive--;
 	session_free_events(s);
-	if (session_write_end(s)) {
-		free(s);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&m->unwritten, s, entry);
+	/* The end is stored once the recordings are on disk, so whoever
+	 * sees an ended session can read its whole recording. */
+	s->drain_ticket = cast_writer_ticket();
+	TAILQ_INSERT_TAIL(&m->closing, s, entry);
+	session_finish_closing(m);
 }
 
 void
@@ -439,13 +440,15 @@ session_mgr_free(struct session_mgr *m)
 
 	if (m == NULL)
 		return;
-	session_retry_writes(m);
-	while ((s = TAILQ_FIRST(&m->unwritten)) != NULL) {
+	session_finish_closing(m);
+	while ((s = TAILQ_FIRST(&m->closing)) != NULL) {
 		log_error("the end of session=%lld could not be recorded",
 		    (long long)s->row.id);
-		TAILQ_REMOVE(&m->unwritten, s, entry);
+		TAILQ_REMOVE(&m->closing, s, entry);
 		free(s);
 	}
+	if (m->closing_ev != NULL)
+		event_free(m->closing_ev);
 	if (m->poll_ev != NULL)
 		event_free(m->poll_ev);
 	free(m);

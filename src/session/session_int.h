@@ -30,6 +30,7 @@ struct session {
 	int recordings;
 	char end_reason[16];
 	int64_t ended_at;
+	uint64_t drain_ticket; /* recordings written up to here first */
 	bool end_written; /* the row's end is in the store */
 	bool end_audited; /* the session.end event is in the store */
 };
@@ -41,7 +42,8 @@ struct session_mgr {
 	struct store *st;
 	const struct config *cfg;
 	struct session_list live;
-	struct session_list unwritten; /* closed; end not yet stored */
+	struct session_list closing; /* closed; end not yet stored */
+	struct event *closing_ev; /* comes back for them */
 	size_t nlive;
 	struct event *poll_ev;
 	int64_t data_version;
@@ -56,7 +58,8 @@ void session_free_events(struct session *s);
  * grant is gone; on a store error keeps S and returns false. */
 bool session_recheck(struct session *s);
 bool session_write_end(struct session *s);
-/* Retries storing the ends that failed before. */
-void session_retry_writes(struct session_mgr *m);
+/* Stores the ends of closed sessions whose recordings are written;
+ * comes back later for the rest (store locked, recordings queued). */
+void session_finish_closing(struct session_mgr *m);
 
 #endif

@@ -11,6 +11,7 @@
 #include "pimgate/err.h"
 #include "pimgate/log.h"
 #include "pimgate/policy.h"
+#include "pimgate/record.h"
 #include "pimgate/session.h"
 #include "pimgate/store.h"
 
@@ -18,6 +19,8 @@
 
 /* How often expired activations are marked as such in the store. */
 #define EXPIRE_SWEEP_SECS 10
+/* How soon closed sessions are looked at again. */
+#define CLOSING_RETRY_US 20000
 
 static void
 session_move_deadline(struct session *s, const struct admission *next)
@@ -98,18 +101,37 @@ session_expire_sweep(struct session_mgr *m)
 		log_verbose("activations expired count=%d", n);
 }
 
-void
-session_retry_writes(struct session_mgr *m)
+static void
+session_closing_cb(evutil_socket_t fd, short what, void *arg)
 {
+	session_finish_closing(arg);
+}
+
+void
+session_finish_closing(struct session_mgr *m)
+{
+	struct timeval tv = {.tv_usec = CLOSING_RETRY_US};
 	struct session *s, *next;
 
-	for (s = TAILQ_FIRST(&m->unwritten); s != NULL; s = next) {
+	for (s = TAILQ_FIRST(&m->closing); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (!session_write_end(s))
-			return; /* the store is still unwell */
-		TAILQ_REMOVE(&m->unwritten, s, entry);
+		if (!cast_writer_reached(s->drain_ticket))
+			continue;
+		if (!session_write_end(s)) {
+			/* The store is unwell: give it a second. */
+			tv.tv_sec = 1;
+			tv.tv_usec = 0;
+			break;
+		}
+		TAILQ_REMOVE(&m->closing, s, entry);
 		free(s);
 	}
+	if (TAILQ_EMPTY(&m->closing))
+		return;
+	if (m->closing_ev == NULL)
+		m->closing_ev = evtimer_new(m->base, session_closing_cb, m);
+	if (m->closing_ev != NULL && !evtimer_pending(m->closing_ev, NULL))
+		evtimer_add(m->closing_ev, &tv);
 }
 
 static void
@@ -118,7 +140,7 @@ session_poll_cb(evutil_socket_t fd, short what, void *arg)
 	struct session_mgr *m = arg;
 	int64_t v;
 
-	session_retry_writes(m);
+	session_finish_closing(m);
 	if (store_data_version(m->st, &v) != PIM_OK) {
 		log_warn("store poll failed: %s", store_errmsg(m->st));
 		return;

@@ -23,6 +23,10 @@
 #define CH_NOTICE_WAIT_US 500000
 /* A live recording reaches the disk at least this often. */
 #define CH_CAST_FLUSH_US 1000000
+/* Recording text not yet on disk beyond which the target is not read
+ * (its window closes): a slow disk slows its own session only. */
+#define CH_CAST_BACKLOG_MAX (4u * 1024 * 1024)
+#define CH_CAST_RECHECK_US 20000
 
 /* ---- callbacks: move data, set flags, nothing else ---- */
 
@@ -80,6 +84,12 @@ ch_client_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 	return (int)take;
 }
 
+static bool
+ch_recording_behind(const struct chpair *p)
+{
+	return p->cast != NULL && cast_backlog(p->cast) > CH_CAST_BACKLOG_MAX;
+}
+
 static int
 ch_upstream_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
     int is_stderr, void *arg)
@@ -89,6 +99,8 @@ ch_upstream_data_cb(ssh_session s, ssh_channel ch, void *data, uint32_t len,
 
 	if (p->state > CH_RUNNING)
 		return (int)len;
+	if (ch_recording_behind(p))
+		return 0;
 	take = ch_take(is_stderr ? p->u2c_err : p->u2c, data, len);
 	ch_record_output(p, data, take);
 	ch_traffic(p, 0, take);
@@ -511,9 +523,12 @@ static void
 ch_refill_upstream(struct chpair *p, int is_stderr)
 {
 	struct evbuffer *buf = is_stderr ? p->u2c_err : p->u2c;
-	size_t n = ch_refill(p->uch, is_stderr, buf);
 	unsigned char *data;
+	size_t n;
 
+	if (ch_recording_behind(p))
+		return;
+	n = ch_refill(p->uch, is_stderr, buf);
 	if (n == 0)
 		return;
 	data = evbuffer_pullup(buf, -1);
@@ -558,6 +573,12 @@ ch_flush_recording(struct chpair *p)
 	int64_t now = clock_mono_us();
 	struct timeval tv = {.tv_sec = CH_CAST_FLUSH_US / 1000000};
 
+	if (ch_recording_behind(p)) {
+		/* Nothing announces that the disk caught up: look again. */
+		tv.tv_sec = 0;
+		tv.tv_usec = CH_CAST_RECHECK_US;
+		evtimer_add(p->conn->flush, &tv);
+	}
 	if (p->cast == NULL || !p->cast_dirty)
 		return;
 	if (now - p->cast_flushed_us < CH_CAST_FLUSH_US) {

@@ -1,13 +1,18 @@
 /* Unit tests for the asciicast writer and player (record.h). Every line
  * the writer produces is parsed back with jansson. */
+#include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -51,12 +56,25 @@ setup(void **state)
 	return 0;
 }
 
+/* Removes every file the test left in the fixture's directory. */
 static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
+	char path[512];
+	struct dirent *e;
+	DIR *d;
 
-	unlink(f->path);
+	cast_writer_thread_stop(); /* in case a test failed with it running */
+	d = opendir(f->dir);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->dir, e->d_name);
+		unlink(path);
+	}
+	if (d != NULL)
+		closedir(d);
 	rmdir(f->dir);
 	free(f);
 	return 0;
@@ -571,6 +589,475 @@ test_play_errors(void **state)
 	free(out);
 }
 
+/* --- the writer thread --- */
+
+#define ASYNC_THREADS 4
+#define ASYNC_PER_THREAD 2
+#define ASYNC_TEXT (512 * 1024)
+#define DEADLINE_S 30
+
+static uint32_t
+xs_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return (uint32_t)(*s >> 32);
+}
+
+/* Fills TEXT with LEN bytes of valid UTF-8 that needs escaping here and
+ * there, from SEED. */
+static void
+make_text(unsigned seed, char *text, size_t len)
+{
+	static const char *const pieces[] = {"plain words ", "\xc3\xa9",
+	    "\xe2\x82\xac", EMOJI, "\r\n", "\x1b[0m", "\"", "\\", "\x7f",
+	    "\xd0\x9f\xd1\x80\xd0\xb8", "\xe4\xb8\x96\xe7\x95\x8c", "\t"};
+	uint64_t s = seed * 2654435761u + 7;
+	size_t pos = 0, n;
+
+	while (pos < len) {
+		const char *p = pieces[xs_next(&s) % 12];
+
+		n = strlen(p);
+		if (n > len - pos) {
+			memset(text + pos, 'x', len - pos);
+			break;
+		}
+		memcpy(text + pos, p, n);
+		pos += n;
+	}
+}
+
+/* Feeds TEXT to W as output events of random sizes, cut anywhere (some
+ * larger than a chunk), mixed with binary input, resizes and flushes,
+ * all decided by SEED. Returns the number of calls that failed. */
+static int
+run_script(struct cast_writer *w, unsigned seed, const char *text, size_t len)
+{
+	uint64_t s = seed * 40503u + 1;
+	unsigned char bin[64];
+	size_t pos = 0, n, i;
+	int failed = 0;
+	double t = 0;
+
+	while (pos < len) {
+		t += 0.001;
+		n = xs_next(&s) % 100 < 2 ? 65536 + xs_next(&s) % 200000
+					  : 1 + xs_next(&s) % 300;
+		n = n < len - pos ? n : len - pos;
+		failed += cast_output(w, t, text + pos, n) != PIM_OK;
+		pos += n;
+		switch (xs_next(&s) % 20) {
+		case 0:
+		case 1:
+		case 2:
+			n = 1 + xs_next(&s) % sizeof(bin);
+			for (i = 0; i < n; i++)
+				bin[i] = (unsigned char)xs_next(&s);
+			failed += cast_input(w, t, bin, n) != PIM_OK;
+			break;
+		case 3:
+			failed +=
+			    cast_resize(w, t, 20 + (int)(xs_next(&s) % 200),
+				10 + (int)(xs_next(&s) % 60)) != PIM_OK;
+			break;
+		case 4:
+			failed += cast_flush(w) != PIM_OK;
+			break;
+		}
+	}
+	return failed;
+}
+
+struct async_job {
+	const char *dir;
+	int first; /* index of its first writer */
+	char *texts[ASYNC_PER_THREAD];
+	int failed;
+};
+
+static void
+async_path(const char *dir, const char *kind, int i, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/%s%d.cast", dir, kind, i);
+}
+
+/* Writes its writers' scripts interleaved, event by event in turns of
+ * a script each, then closes them. */
+static void *
+async_worker(void *arg)
+{
+	struct async_job *job = arg;
+	struct cast_writer *w[ASYNC_PER_THREAD];
+	char path[256];
+	int i, half;
+
+	for (i = 0; i < ASYNC_PER_THREAD; i++) {
+		async_path(job->dir, "a", job->first + i, path, sizeof(path));
+		if (cast_open(path, &sample_header, &w[i]) != PIM_OK)
+			return (void *)(job->failed = 1, NULL);
+	}
+	/* Halves of each script in turn, so the writers interleave. */
+	for (half = 0; half < 2; half++) {
+		for (i = 0; i < ASYNC_PER_THREAD; i++)
+			job->failed += run_script(w[i],
+			    (unsigned)(job->first + i) * 2 + (unsigned)half,
+			    job->texts[i] + half * (ASYNC_TEXT / 2),
+			    ASYNC_TEXT / 2);
+	}
+	for (i = 0; i < ASYNC_PER_THREAD; i++)
+		job->failed += cast_close(w[i]) != PIM_OK;
+	return NULL;
+}
+
+static char *
+read_all(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long size;
+
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)size + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)size, fp), (size_t)size);
+	fclose(fp);
+	*len = (size_t)size;
+	return buf;
+}
+
+/* The same script written synchronously, for comparison. */
+static void
+write_reference(const char *path, int i, const char *text)
+{
+	struct cast_writer *w = NULL;
+	int half;
+
+	assert_int_equal(cast_open(path, &sample_header, &w), PIM_OK);
+	for (half = 0; half < 2; half++)
+		assert_int_equal(
+		    run_script(w, (unsigned)i * 2 + (unsigned)half,
+			text + half * (ASYNC_TEXT / 2), ASYNC_TEXT / 2),
+		    0);
+	assert_int_equal(cast_close(w), PIM_OK);
+}
+
+/* Several threads write several recordings at once through the writer
+ * thread; each file must be valid, hold exactly the text written, and
+ * match byte for byte the file the synchronous writer makes of the same
+ * calls. */
+static void
+test_async_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct async_job jobs[ASYNC_THREADS];
+	pthread_t threads[ASYNC_THREADS];
+	char path[256], ref[256];
+	char *got, *want;
+	size_t got_len, want_len;
+	struct parsed p;
+	int i, j;
+
+	assert_int_equal(cast_writer_thread_start(), PIM_OK);
+	assert_int_equal(cast_writer_thread_start(), PIM_EINVAL);
+	for (i = 0; i < ASYNC_THREADS; i++) {
+		jobs[i] = (struct async_job){.dir = f->dir};
+		jobs[i].first = i * ASYNC_PER_THREAD;
+		for (j = 0; j < ASYNC_PER_THREAD; j++) {
+			jobs[i].texts[j] = malloc(ASYNC_TEXT);
+			assert_non_null(jobs[i].texts[j]);
+			make_text((unsigned)(jobs[i].first + j),
+			    jobs[i].texts[j], ASYNC_TEXT);
+		}
+		assert_int_equal(
+		    pthread_create(&threads[i], NULL, async_worker, &jobs[i]),
+		    0);
+	}
+	for (i = 0; i < ASYNC_THREADS; i++)
+		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	cast_writer_thread_stop();
+
+	for (i = 0; i < ASYNC_THREADS; i++) {
+		assert_int_equal(jobs[i].failed, 0);
+		for (j = 0; j < ASYNC_PER_THREAD; j++) {
+			int k = jobs[i].first + j;
+
+			async_path(f->dir, "a", k, path, sizeof(path));
+			parse_file(path, &p);
+			assert_int_equal(p.out_len, ASYNC_TEXT);
+			assert_memory_equal(
+			    p.out, jobs[i].texts[j], ASYNC_TEXT);
+			parsed_free(&p);
+
+			async_path(f->dir, "ref", k, ref, sizeof(ref));
+			write_reference(ref, k, jobs[i].texts[j]);
+			got = read_all(path, &got_len);
+			want = read_all(ref, &want_len);
+			assert_int_equal(got_len, want_len);
+			assert_memory_equal(got, want, want_len);
+			free(got);
+			free(want);
+			free(jobs[i].texts[j]);
+		}
+	}
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = {0, ms * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Polls until W's backlog is 0, failing after DEADLINE_S seconds. */
+static void
+wait_backlog_empty(const struct cast_writer *w)
+{
+	double deadline = now_s() + DEADLINE_S;
+
+	while (cast_backlog(w) != 0) {
+		if (now_s() > deadline)
+			fail_msg("backlog stuck at %zu", cast_backlog(w));
+		pause_ms(1);
+	}
+}
+
+static void
+write_text(struct cast_writer *w, const char *text, size_t len)
+{
+	size_t pos, n;
+
+	for (pos = 0; pos < len; pos += n) {
+		n = len - pos < 32768 ? len - pos : 32768;
+		assert_int_equal(cast_output(w, 0.5, text + pos, n), PIM_OK);
+	}
+}
+
+static void
+test_async_backlog_drains(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 3 * 1024 * 1024;
+	char *text = malloc(len);
+	struct cast_writer *w;
+	struct parsed p;
+	struct stat st;
+
+	assert_non_null(text);
+	make_text(99, text, len);
+	assert_int_equal(cast_writer_thread_start(), PIM_OK);
+	w = open_writer(f);
+	write_text(w, text, len - 5);
+	/* A short event stays in the buffer until flushed. */
+	assert_int_equal(cast_output(w, 0.6, text + len - 5, 5), PIM_OK);
+	assert_true(cast_backlog(w) >= 5);
+	assert_true(cast_backlog(w) <= (size_t)cast_bytes(w));
+	assert_int_equal(cast_flush(w), PIM_OK);
+	wait_backlog_empty(w);
+	assert_int_equal(cast_error(w), PIM_OK);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, cast_bytes(w));
+
+	assert_int_equal(cast_close(w), PIM_OK);
+	cast_writer_thread_stop();
+	parse_file(f->path, &p);
+	assert_int_equal(p.out_len, len);
+	assert_memory_equal(p.out, text, len);
+	parsed_free(&p);
+	free(text);
+}
+
+/* A stop with chunks still queued writes them all: closed writers are
+ * complete, open ones carry on synchronously. */
+static void
+test_async_stop_writes_queued(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 4 * 1024 * 1024;
+	char *text = malloc(len);
+	struct cast_writer *w[3];
+	char path[3][256];
+	struct parsed p;
+	int i;
+
+	assert_non_null(text);
+	make_text(5, text, len);
+	assert_int_equal(cast_writer_thread_start(), PIM_OK);
+	for (i = 0; i < 3; i++) {
+		async_path(f->dir, "q", i, path[i], sizeof(path[i]));
+		assert_int_equal(
+		    cast_open(path[i], &sample_header, &w[i]), PIM_OK);
+		write_text(w[i], text, len - 3);
+	}
+	assert_int_equal(cast_close(w[0]), PIM_OK);
+	assert_int_equal(cast_flush(w[1]), PIM_OK);
+	cast_writer_thread_stop(); /* w[2] still holds unflushed bytes */
+	cast_writer_thread_stop(); /* not running: nothing to do */
+
+	for (i = 1; i < 3; i++) {
+		assert_int_equal(
+		    cast_output(w[i], 1.0, text + len - 3, 3), PIM_OK);
+		assert_int_equal(cast_flush(w[i]), PIM_OK);
+		assert_int_equal(cast_backlog(w[i]), 0);
+		assert_int_equal(cast_close(w[i]), PIM_OK);
+	}
+	for (i = 0; i < 3; i++) {
+		parse_file(path[i], &p);
+		assert_int_equal(p.out_len, i == 0 ? len - 3 : len);
+		assert_memory_equal(p.out, text, p.out_len);
+		parsed_free(&p);
+	}
+	free(text);
+}
+
+/* Write errors, made by a file size limit (no hook in the writer): the
+ * write past the limit fails with EFBIG. */
+struct fsize_limit {
+	struct rlimit old;
+	void (*old_handler)(int);
+};
+
+static void
+limit_file_size(rlim_t max, struct fsize_limit *save)
+{
+	struct rlimit rl;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &save->old), 0);
+	save->old_handler = signal(SIGXFSZ, SIG_IGN);
+	rl = save->old;
+	rl.rlim_cur = max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static void
+unlimit_file_size(const struct fsize_limit *save)
+{
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &save->old), 0);
+	signal(SIGXFSZ, save->old_handler);
+}
+
+#define FSIZE_LIMIT (100 * 1024)
+
+static void
+test_write_error_sync(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 512 * 1024, pos;
+	char *text = malloc(len);
+	struct fsize_limit save;
+	struct cast_writer *w;
+	struct stat st;
+	int r = PIM_OK;
+
+	assert_non_null(text);
+	make_text(3, text, len);
+	limit_file_size(FSIZE_LIMIT, &save);
+	w = open_writer(f);
+	assert_int_equal(cast_error(w), PIM_OK);
+	for (pos = 0; pos < len && r == PIM_OK; pos += 1000)
+		r = cast_output(w, 0.1, text + pos, 1000);
+	assert_int_equal(r, PIM_EIO);
+	assert_int_equal(cast_error(w), PIM_EIO);
+	assert_int_equal(cast_output(w, 0.2, "more", 4), PIM_EIO);
+	assert_int_equal(cast_flush(w), PIM_EIO);
+	assert_int_equal(cast_close(w), PIM_EIO);
+	unlimit_file_size(&save);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, FSIZE_LIMIT);
+	free(text);
+}
+
+static void
+test_write_error_async(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 512 * 1024, pos;
+	char *text = malloc(len);
+	struct fsize_limit save;
+	struct cast_writer *w;
+	double deadline;
+	struct stat st;
+	int r = PIM_OK;
+
+	assert_non_null(text);
+	make_text(4, text, len);
+	limit_file_size(FSIZE_LIMIT, &save);
+	assert_int_equal(cast_writer_thread_start(), PIM_OK);
+	w = open_writer(f);
+	/* The calls see the error once the thread has met it. */
+	for (pos = 0; pos < len; pos += 1000)
+		r = cast_output(w, 0.1, text + pos, 1000);
+	assert_true(r == PIM_OK || r == PIM_EIO);
+	r = cast_flush(w);
+	assert_true(r == PIM_OK || r == PIM_EIO);
+	deadline = now_s() + DEADLINE_S;
+	while (cast_error(w) == PIM_OK) {
+		if (now_s() > deadline)
+			fail_msg("no write error reported");
+		pause_ms(1);
+	}
+	assert_int_equal(cast_error(w), PIM_EIO);
+	assert_int_equal(cast_output(w, 0.2, "more", 4), PIM_EIO);
+	wait_backlog_empty(w); /* what follows the error is dropped */
+	assert_int_equal(cast_close(w), PIM_EIO);
+	cast_writer_thread_stop();
+	unlimit_file_size(&save);
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_size, FSIZE_LIMIT);
+	free(text);
+}
+
+/* One call far larger than a chunk, binary, gives the same text as the
+ * same bytes in many small calls. */
+static void
+test_large_event(void **state)
+{
+	struct fixture *f = *state;
+	size_t len = 1024 * 1024, pos, n;
+	unsigned char *bin = malloc(len);
+	struct cast_writer *w;
+	struct parsed one, many;
+	uint64_t s = 77;
+
+	assert_non_null(bin);
+	for (pos = 0; pos < len; pos++)
+		bin[pos] = (unsigned char)xs_next(&s);
+	bin[len - 1] = 'z'; /* no tail left for cast_close */
+	w = open_writer(f);
+	assert_int_equal(cast_output(w, 0.1, bin, len), PIM_OK);
+	assert_int_equal(cast_close(w), PIM_OK);
+	parse_file(f->path, &one);
+	assert_int_equal(one.events, 1);
+
+	w = open_writer(f);
+	for (pos = 0; pos < len; pos += n) {
+		n = 1 + xs_next(&s) % 7000;
+		n = n < len - pos ? n : len - pos;
+		assert_int_equal(cast_output(w, 0.1, bin + pos, n), PIM_OK);
+	}
+	assert_int_equal(cast_close(w), PIM_OK);
+	parse_file(f->path, &many);
+	assert_int_equal(one.out_len, many.out_len);
+	assert_memory_equal(one.out, many.out, one.out_len);
+	parsed_free(&one);
+	parsed_free(&many);
+	free(bin);
+}
+
 int
 main(void)
 {
@@ -599,6 +1086,17 @@ main(void)
 		test_random_splits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_play, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_play_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_large_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_async_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_async_backlog_drains, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_async_stop_writes_queued, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_write_error_sync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_write_error_async, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
