@@ -23,7 +23,9 @@ void vault_close(struct vault *v);
  * vault_free_secret, which wipes it first). */
 int vault_seal(struct vault *v, const char *context, const unsigned char *in,
     size_t len, unsigned char **out, size_t *outlen);
-/* PIM_ECRYPTO if the blob was changed or sealed under another context. */
+/* PIM_ECRYPTO if the blob was changed or sealed under another context.
+ * *OUT holds *OUTLEN bytes followed by a NUL (not counted), so a text
+ * secret can be used as a C string. */
 int vault_unseal(struct vault *v, const char *context, const unsigned char *in,
     size_t len, unsigned char **out, size_t *outlen);
 void vault_free_secret(unsigned char *p, size_t len);

@@ -88,21 +88,9 @@ static int
 auth_key_cmp_cb(const char *line, void *arg)
 {
 	struct key_match *km = arg;
-	char type[64];
-	const char *b64 = strchr(line, ' ');
 	ssh_key k = NULL;
-	size_t n;
 
-	if (b64 == NULL || (n = (size_t)(b64 - line)) >= sizeof(type))
-		return 0;
-	memcpy(type, line, n);
-	type[n] = '\0';
-	b64++;
-	char b64buf[STORE_KEY_MAX];
-	str_copy(b64buf, b64, sizeof(b64buf));
-	b64buf[strcspn(b64buf, " ")] = '\0';
-	if (ssh_pki_import_pubkey_base64(
-		b64buf, ssh_key_type_from_name(type), &k) != SSH_OK)
+	if (sshkey_from_line(line, &k) != PIM_OK)
 		return 0;
 	km->found = ssh_key_cmp(k, km->offered, SSH_KEY_CMP_PUBLIC) == 0;
 	ssh_key_free(k);

@@ -187,6 +187,10 @@ void conn_kick(struct conn *c);
 void conn_update_interest(struct conn *c);
 void conn_free(struct conn *c);
 
+/* keys.c */
+/* Imports an OpenSSH public key line "TYPE BASE64 [comment]". */
+int sshkey_from_line(const char *line, ssh_key *out);
+
 /* auth.c */
 void auth_install(struct conn *c);
 

@@ -32,27 +32,6 @@ upstream_fail(struct upstream *u, const char *fmt, ...)
 	    (long long)session_id(u->conn->sess), u->target.name, u->error);
 }
 
-/* Imports "TYPE BASE64 [comment]" as a public key. */
-static int
-upstream_parse_pubkey(const char *line, ssh_key *out)
-{
-	char buf[STORE_KEY_MAX];
-	char *b64, *end;
-
-	str_copy(buf, line, sizeof(buf));
-	b64 = strchr(buf, ' ');
-	if (b64 == NULL)
-		return PIM_EINVAL;
-	*b64++ = '\0';
-	end = strchr(b64, ' ');
-	if (end != NULL)
-		*end = '\0';
-	if (ssh_pki_import_pubkey_base64(
-		b64, ssh_key_type_from_name(buf), out) != SSH_OK)
-		return PIM_EINVAL;
-	return PIM_OK;
-}
-
 /* Opens the sealed identity of the target. */
 static int
 upstream_load_keys(struct upstream *u, char *err, size_t errlen)
@@ -75,22 +54,13 @@ upstream_load_keys(struct upstream *u, char *err, size_t errlen)
 		    c->target);
 		goto out;
 	}
-	/* PEM text: the sealed bytes carry no terminator of their own. */
-	char *pem = malloc(plen + 1);
-	if (pem == NULL) {
-		rc = PIM_ENOMEM;
-		goto out;
-	}
-	memcpy(pem, plain, plen);
-	pem[plen] = '\0';
+	/* PEM text; the vault terminates what it opens. */
 	rc = ssh_pki_import_privkey_base64(
-		 pem, NULL, NULL, NULL, &u->identity) == SSH_OK
+		 (const char *)plain, NULL, NULL, NULL, &u->identity) == SSH_OK
 		 ? PIM_OK
 		 : PIM_ECRYPTO;
-	explicit_bzero(pem, plen);
-	free(pem);
 	if (rc == PIM_OK)
-		rc = upstream_parse_pubkey(u->target.host_key, &u->pinned);
+		rc = sshkey_from_line(u->target.host_key, &u->pinned);
 	if (rc != PIM_OK)
 		snprintf(err, errlen, "the keys of target %s are unusable",
 		    c->target);
