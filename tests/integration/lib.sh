@@ -350,7 +350,8 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PrintMotd no
 PrintLastLog no
-AcceptEnv LANG LC_*
+# Accepts more than the bastion forwards, so its allow-list is what counts.
+AcceptEnv LANG LC_* PIMTEST_*
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
 EOF
