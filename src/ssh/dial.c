@@ -29,8 +29,9 @@ dial_close(struct upstream *u)
 	if (u->wev != NULL)
 		event_free(u->wev);
 	u->rev = u->wev = NULL;
-	if (u->fd >= 0)
-		close(u->fd);
+	if (u->fd >= 0 && close(u->fd) != 0)
+		log_warn(
+		    "closing the upstream socket failed: %s", strerror(errno));
 	u->fd = -1;
 }
 

@@ -113,13 +113,15 @@ upstream_connected(struct upstream *u)
 {
 	int off = 0, dupfd;
 
+	/* libssh gets a copy of the socket, which it may close on its own;
+	 * libevent keeps watching the original. */
 	dupfd = fcntl(u->fd, F_DUPFD_CLOEXEC, 3);
 	u->s = ssh_new();
 	if (u->s == NULL || dupfd < 0) {
 		if (dupfd >= 0)
 			close(dupfd);
-		upstream_fail(u, "cannot connect to target %s: out of memory",
-		    u->target.name);
+		upstream_fail(u, "cannot connect to target %s: %s",
+		    u->target.name, strerror(dupfd < 0 ? errno : ENOMEM));
 		return;
 	}
 	ssh_options_set(u->s, SSH_OPTIONS_PROCESS_CONFIG, &off);
@@ -236,6 +238,21 @@ upstream_update_interest(struct upstream *u)
 		event_del(u->wev);
 }
 
+/* libssh closes a socket it was given when the peer goes away or fails,
+ * but only lets go of it (without closing) when we disconnect: close its
+ * copy if it was still open then. */
+static void
+upstream_free_ssh(ssh_session s)
+{
+	socket_t fd = ssh_get_fd(s);
+
+	ssh_disconnect(s);
+	ssh_free(s);
+	if (fd != SSH_INVALID_SOCKET && close(fd) != 0)
+		log_warn(
+		    "closing the upstream socket failed: %s", strerror(errno));
+}
+
 void
 upstream_free(struct upstream *u)
 {
@@ -243,10 +260,8 @@ upstream_free(struct upstream *u)
 		ssh_event_remove_session(u->ev, u->s);
 		ssh_event_free(u->ev);
 	}
-	if (u->s != NULL) {
-		ssh_disconnect(u->s);
-		ssh_free(u->s);
-	}
+	if (u->s != NULL)
+		upstream_free_ssh(u->s);
 	dial_cancel(u);
 	dial_close(u);
 	ssh_key_free(u->identity);

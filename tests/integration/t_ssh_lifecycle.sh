@@ -43,6 +43,7 @@ pimctl assign alice ops --active
 run_capture active gw_ssh alice:host1 'echo active-ok'
 assert_eq 0 "$RC" "exit status under an active assignment (stderr: $ERR)"
 assert_eq active-ok "$OUT" "output under an active assignment"
+fds_at_start=$(find "/proc/$PIMGATED_PID/fd" -mindepth 1 | wc -l)
 
 log "unassign ends the live session"
 start_live unassign 0
@@ -128,6 +129,12 @@ sid=$(newest_session_id)
 wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives"
 assert_eq upstream-error "$(session_field "$sid" end_reason)" "end reason"
 last=$sid
+
+log "no descriptor outlives its session"
+fds_now=$(find "/proc/$PIMGATED_PID/fd" -mindepth 1 | wc -l)
+# The resolver may keep one socket for the name server it tried.
+((fds_now <= fds_at_start + 1)) ||
+	fail "pimgated holds $fds_now descriptors, $fds_at_start at the start"
 
 log "SIGTERM tells live sessions and closes their recordings"
 start_live term "$last" -tt
