@@ -27,7 +27,7 @@ struct daemon {
 	struct vault *vault;
 	struct session_mgr *mgr;
 	struct ssh_front *ssh;
-	struct event *sigterm, *sigint;
+	struct event *sigterm, *sigint, *sighup;
 	struct event *drain;
 	int64_t stop_deadline_us;
 };
@@ -76,6 +76,14 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	d->stop_deadline_us = clock_mono_us() + SHUTDOWN_GRACE_MS * 1000;
 	d->drain = evtimer_new(d->base, daemon_drain_cb, d);
 	evtimer_add(d->drain, &tv);
+}
+
+static void
+daemon_sighup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	/* A closed terminal must not take the bastion down with it. */
+	log_warn("signal received signal=HUP: reloading the configuration "
+		 "is not supported yet; ignored");
 }
 
 static int
@@ -136,10 +144,12 @@ daemon_setup(struct daemon *d)
 	}
 	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
-	if (d->sigterm == NULL || d->sigint == NULL)
+	d->sighup = evsignal_new(d->base, SIGHUP, daemon_sighup_cb, d);
+	if (d->sigterm == NULL || d->sigint == NULL || d->sighup == NULL)
 		return PIM_ENOMEM;
 	evsignal_add(d->sigterm, NULL);
 	evsignal_add(d->sigint, NULL);
+	evsignal_add(d->sighup, NULL);
 	return PIM_OK;
 }
 
@@ -156,6 +166,8 @@ daemon_teardown(struct daemon *d)
 		event_free(d->sigterm);
 	if (d->sigint != NULL)
 		event_free(d->sigint);
+	if (d->sighup != NULL)
+		event_free(d->sighup);
 	vault_close(d->vault);
 	store_close(d->st);
 	if (d->base != NULL)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
 #include "pimgate/session.h"
@@ -51,12 +52,30 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 			c->client_gone = true;
 		return SSH_AUTH_DENIED;
 	}
+	conn_authed(c);
 	log_info("login ok user=%s target=%s peer=%s method=%s", user,
 	    target[0] ? target : "-", c->peer, method);
 	str_copy(c->user, user, sizeof(c->user));
 	str_copy(c->target, target, sizeof(c->target));
 	c->authed = true;
 	return SSH_AUTH_SUCCESS;
+}
+
+/* Takes one password check from the shared budget; false if spent. */
+static bool
+auth_password_budget(struct ssh_front *f)
+{
+	int64_t now = clock_mono_us();
+	double add = (double)(now - f->pw_refill_us) * SSH_PW_RATE / 1e6;
+
+	f->pw_refill_us = now;
+	f->pw_tokens += add;
+	if (f->pw_tokens > SSH_PW_BURST)
+		f->pw_tokens = SSH_PW_BURST;
+	if (f->pw_tokens < 1)
+		return false;
+	f->pw_tokens -= 1;
+	return true;
 }
 
 static int
@@ -71,6 +90,9 @@ auth_password_cb(
 		return SSH_AUTH_DENIED;
 	if (!auth_split_login(login, user, target))
 		return auth_result(c, login, false, "password", "bad login");
+	if (!auth_password_budget(c->front))
+		return auth_result(c, login, false, "password",
+		    "too many password attempts on the bastion; not checked");
 	rc = session_auth_password(c->front->mgr, user, password);
 	if (rc == PIM_ESTORE)
 		return auth_result(

@@ -95,9 +95,19 @@ conn_accept(struct ssh_front *f, int fd, const char *peer)
 		close(fd);
 		return;
 	}
+	if (f->unauthed >= SSH_MAX_UNAUTHED) {
+		log_warn("connection refused peer=%s reason=\"%zu connections "
+			 "are still authenticating\"",
+		    peer, f->unauthed);
+		close(fd);
+		free(c);
+		return;
+	}
 	c->front = f;
 	c->fd = fd;
 	c->state = CONN_KEX;
+	c->counted_unauthed = true;
+	f->unauthed++;
 	str_copy(c->peer, peer, sizeof(c->peer));
 	TAILQ_INIT(&c->chans);
 	LIST_INSERT_HEAD(&f->conns, c, entry);
@@ -361,10 +371,19 @@ conn_free_events(struct conn *c)
 }
 
 void
+conn_authed(struct conn *c)
+{
+	if (c->counted_unauthed)
+		c->front->unauthed--;
+	c->counted_unauthed = false;
+}
+
+void
 conn_free(struct conn *c)
 {
 	struct chpair *p;
 
+	conn_authed(c);
 	c->state = CONN_DEAD;
 	while ((p = TAILQ_FIRST(&c->chans)) != NULL)
 		chpair_free(p);

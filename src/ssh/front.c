@@ -9,6 +9,7 @@
 
 #include <event2/dns.h>
 
+#include "pimgate/clock.h"
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
@@ -77,6 +78,8 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 	f->cfg = cfg;
 	f->vault = vault;
 	LIST_INIT(&f->conns);
+	f->pw_tokens = SSH_PW_BURST;
+	f->pw_refill_us = clock_mono_us();
 	ssh_set_log_callback(ssh_front_log_cb);
 	ssh_set_log_level(
 	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);

@@ -37,6 +37,12 @@
 #define SSH_MAX_CHANNELS 10
 #define SSH_MAX_AUTH_TRIES 6
 #define SSH_MAX_ENV 8
+/* Connections not yet authenticated, at most (like sshd's MaxStartups). */
+#define SSH_MAX_UNAUTHED 64
+/* Password checks cost ~20 ms of the loop each (Argon2id): at most this
+ * many a second, in bursts of at most SSH_PW_BURST, for all clients. */
+#define SSH_PW_RATE 10
+#define SSH_PW_BURST 20
 #define SSH_MSG_MAX 512
 
 struct session_mgr;
@@ -55,6 +61,9 @@ struct ssh_front {
 	struct evconnlistener *listener;
 	LIST_HEAD(, conn) conns;
 	size_t nconns;
+	size_t unauthed; /* connections not yet authenticated */
+	double pw_tokens; /* password checks that may run now */
+	int64_t pw_refill_us;
 };
 
 enum up_state {
@@ -166,6 +175,7 @@ struct conn {
 	char user[STORE_NAME_MAX];
 	char target[STORE_NAME_MAX];
 	bool authed;
+	bool counted_unauthed;
 	bool admitted_checked;
 	int auth_tries;
 	char refusal[SSH_MSG_MAX]; /* admission refused: shown on a channel */
@@ -186,6 +196,8 @@ void conn_pump(struct conn *c);
 void conn_kick(struct conn *c);
 void conn_update_interest(struct conn *c);
 void conn_free(struct conn *c);
+/* The connection no longer counts as authenticating. */
+void conn_authed(struct conn *c);
 
 /* keys.c */
 /* Imports an OpenSSH public key line "TYPE BASE64 [comment]". */

@@ -136,6 +136,17 @@ fds_now=$(find "/proc/$PIMGATED_PID/fd" -mindepth 1 | wc -l)
 ((fds_now <= fds_at_start + 1)) ||
 	fail "pimgated holds $fds_now descriptors, $fds_at_start at the start"
 
+log "SIGHUP does not end the daemon or its sessions"
+start_live hup "$last"
+kill -HUP "$PIMGATED_PID"
+run_capture afterhup gw_ssh alice:host1 'echo still-here'
+assert_eq still-here "$OUT" "a new session after SIGHUP (stderr: $ERR)"
+session_live "$sid" || fail "session $sid ended on SIGHUP"
+kill "$client"
+bg_wait "$client"
+last=$(newest_session_id)
+wait_until session_ended "$last" --timeout 5 || fail "session $last lives"
+
 log "SIGTERM tells live sessions and closes their recordings"
 start_live term "$last" -tt
 kill -TERM "$PIMGATED_PID"
