@@ -24,6 +24,12 @@ struct config {
 	char *pg_listen; /* [postgres] listen, default 127.0.0.1:5433 */
 	char *http_listen; /* [http] listen, default 127.0.0.1:9187 */
 	bool record_input; /* [recording] input, default false */
+	/* [recording] max_size: bytes one recording may reach before its
+	 * session is ended; 0 = no limit; default 1G. */
+	int64_t record_max_size;
+	/* [recording] min_free: free bytes the recordings disk must keep
+	 * for a new channel to be recorded; default 256M. */
+	int64_t record_min_free;
 	int64_t login_grace; /* [ssh] login_grace_time secs, default 60 */
 	int64_t poll_ms; /* [server] store_poll_ms, default 200 */
 };

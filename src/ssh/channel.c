@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "pimgate/clock.h"
 #include "pimgate/config.h"
@@ -313,6 +314,18 @@ ch_kind_bit(enum ch_req req)
 	}
 }
 
+/* True if the recordings disk keeps the configured free space. */
+static bool
+ch_recording_space(const struct config *cfg)
+{
+	struct statvfs sv;
+
+	if (statvfs(cfg->recordings_dir, &sv) != 0)
+		return false;
+	return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize >=
+	       cfg->record_min_free;
+}
+
 static int
 ch_start_recording(struct chpair *p)
 {
@@ -320,6 +333,11 @@ ch_start_recording(struct chpair *p)
 	struct cast_header h = {0};
 	char path[STORE_PATH_MAX];
 
+	if (!ch_recording_space(p->conn->front->cfg)) {
+		log_error("recordings disk below its free-space floor dir=%s",
+		    p->conn->front->cfg->recordings_dir);
+		return PIM_EIO;
+	}
 	if (session_recording_path(s, "cast", path, sizeof(path)) != PIM_OK)
 		return PIM_EINVAL;
 	/* A pty without a terminal behind it (ssh -tt < file) has 0x0. */
@@ -593,6 +611,32 @@ ch_flush_recording(struct chpair *p)
 		p->cast_failed = true;
 }
 
+/* A recording that failed, or grew past [recording] max_size, ends its
+ * session: nothing is relayed that is not recorded. */
+static void
+ch_check_recording(struct chpair *p)
+{
+	int64_t max = p->conn->front->cfg->record_max_size;
+	char msg[SSH_MSG_MAX], size[32];
+
+	if (p->conn->sess == NULL || p->cast == NULL)
+		return;
+	if (p->cast_failed || cast_error(p->cast) != PIM_OK) {
+		session_end(p->conn->sess, END_RECORDING,
+		    "pimgate: the recording of this session failed; "
+		    "session ended");
+		return;
+	}
+	if (max <= 0 || cast_bytes(p->cast) <= max)
+		return;
+	snprintf(size, sizeof(size), "%lld MiB", (long long)(max >> 20));
+	snprintf(msg, sizeof(msg),
+	    "pimgate: this session's recording reached its limit of %s; "
+	    "session ended",
+	    size);
+	session_end(p->conn->sess, END_RECORDING, msg);
+}
+
 /* What a relay pass can change: if none of it moved, the pass found
  * nothing to do. */
 static uint64_t ch_relay_mark(const struct chpair *p);
@@ -652,10 +696,7 @@ ch_relay(struct chpair *p)
 	if (passes >= 64)
 		conn_kick(p->conn); /* yield to others, come back soon */
 	ch_flush_recording(p);
-	if (p->cast_failed && p->conn->sess != NULL)
-		session_end(p->conn->sess, END_RECORDING,
-		    "pimgate: the recording of this session failed; "
-		    "session ended");
+	ch_check_recording(p);
 	if (p->u_closed && ch_upstream_drained(p))
 		p->state = CH_CLOSING;
 }

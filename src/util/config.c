@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ enum config_kind {
 	CK_BOOL,
 	CK_DURATION,
 	CK_POLL_MS,
+	CK_SIZE,
 };
 
 struct config_key {
@@ -52,6 +54,8 @@ static const struct config_key config_keys[] = {
     {"postgres", "listen", CK_LISTEN, CFG_FIELD(pg_listen)},
     {"http", "listen", CK_LISTEN, CFG_FIELD(http_listen)},
     {"recording", "input", CK_BOOL, CFG_FIELD(record_input)},
+    {"recording", "max_size", CK_SIZE, CFG_FIELD(record_max_size)},
+    {"recording", "min_free", CK_SIZE, CFG_FIELD(record_min_free)},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -124,6 +128,35 @@ config_parse_poll(const char *v, int64_t *out)
 	return PIM_OK;
 }
 
+/* "512M", "1G", "4096": bytes, with an optional K, M, G or T (powers of
+ * 1024). */
+static int
+config_parse_size(const char *v, int64_t *out)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	char *end;
+	long long n;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return PIM_EINVAL;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return PIM_EINVAL;
+	if (*end != '\0') {
+		u = strchr(units, *end);
+		if (u == NULL || end[1] != '\0')
+			return PIM_EINVAL;
+		shift = 10 * (int)(u - units + 1);
+	}
+	if (n > (INT64_MAX >> shift))
+		return PIM_EINVAL;
+	*out = (int64_t)n << shift;
+	return PIM_OK;
+}
+
 /* Replaces the string field at FIELD with a copy of V. */
 static int
 config_set_string(char **field, const char *v)
@@ -166,6 +199,8 @@ config_expected(enum config_kind kind)
 		return "a duration such as 90s or 1m";
 	case CK_POLL_MS:
 		return "milliseconds from 1 to 600000";
+	case CK_SIZE:
+		return "a size such as 512M or 2G";
 	default:
 		return "a non-empty value";
 	}
@@ -184,6 +219,8 @@ config_apply(struct config *cfg, const struct config_key *k, const char *v)
 		return duration_parse(v, (int64_t *)field);
 	case CK_POLL_MS:
 		return config_parse_poll(v, (int64_t *)field);
+	case CK_SIZE:
+		return config_parse_size(v, (int64_t *)field);
 	default:
 		if (config_check_value(k, v) != PIM_OK)
 			return PIM_EINVAL;
@@ -307,6 +344,8 @@ config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
 	err[0] = '\0';
 	cfg->login_grace = 60;
 	cfg->poll_ms = 200;
+	cfg->record_max_size = (int64_t)1 << 30;
+	cfg->record_min_free = (int64_t)256 << 20;
 	cfg->path = strdup(path);
 	if (cfg->path == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
