@@ -149,11 +149,13 @@ static ssh_channel
 auth_channel_open_cb(ssh_session s, void *arg)
 {
 	struct conn *c = arg;
+	struct chpair *p;
 
 	if (!c->authed || c->nchans >= SSH_MAX_CHANNELS ||
 	    c->state == CONN_DEAD)
 		return NULL;
-	return chpair_open(c);
+	p = chpair_open(c);
+	return p != NULL ? p->cch : NULL;
 }
 
 void
@@ -166,4 +168,5 @@ auth_install(struct conn *c)
 	c->scb.channel_open_request_session_function = auth_channel_open_cb;
 	ssh_callbacks_init(&c->scb);
 	ssh_set_server_callbacks(c->s, &c->scb);
+	forward_install(c);
 }

@@ -238,8 +238,9 @@ ch_subsystem_cb(ssh_session s, ssh_channel ch, const char *name, void *arg)
 	return ch_request(arg, REQ_SFTP, NULL);
 }
 
-/* Called from the server's channel-open callback. */
-ssh_channel
+/* Called from the server's channel-open callbacks: a new pair whose
+ * client channel is ready to be accepted, or NULL. */
+struct chpair *
 chpair_open(struct conn *c)
 {
 	struct chpair *p = calloc(1, sizeof(*p));
@@ -271,7 +272,7 @@ chpair_open(struct conn *c)
 	p->ccb.channel_subsystem_request_function = ch_subsystem_cb;
 	ssh_callbacks_init(&p->ccb);
 	ssh_set_channel_callbacks(p->cch, &p->ccb);
-	return p->cch;
+	return p;
 }
 
 /* ---- top level: the pair's state machine ---- */
@@ -294,6 +295,8 @@ ch_kind_name(enum ch_req req)
 		return "exec";
 	case REQ_SFTP:
 		return "sftp";
+	case REQ_FORWARD:
+		return "port-forward";
 	default:
 		return "none";
 	}
@@ -309,6 +312,8 @@ ch_kind_bit(enum ch_req req)
 		return CHANNEL_EXEC;
 	case REQ_SFTP:
 		return CHANNEL_SFTP;
+	case REQ_FORWARD:
+		return CHANNEL_PORT_FORWARD;
 	default:
 		return 0;
 	}
@@ -454,6 +459,13 @@ ch_setup_step(struct chpair *p)
 
 	switch (p->state) {
 	case CH_OPENING:
+		if (p->req == REQ_FORWARD) {
+			rc = ssh_channel_open_forward(u, p->command,
+			    p->fwd_port, p->fwd_orig, p->fwd_orig_port);
+			ch_upstream_request(
+			    p, rc, CH_RUNNING, "the forwarded connection");
+			break;
+		}
 		rc = ssh_channel_open_session(u);
 		ch_upstream_request(p, rc, p->pty ? CH_PTY : CH_ENV,
 		    "to open a session channel");
@@ -735,8 +747,11 @@ ch_fail_step(struct chpair *p, bool with_status)
 	    clock_mono_us() - p->fail_since_us < CH_NOTICE_WAIT_US)
 		return;
 	if (ssh_channel_is_open(p->cch)) {
-		ssh_channel_write_stderr(p->cch, line, (uint32_t)n);
-		ch_record_output(p, line, (size_t)n);
+		/* A forwarded connection carries the target's bytes only. */
+		if (p->req != REQ_FORWARD) {
+			ssh_channel_write_stderr(p->cch, line, (uint32_t)n);
+			ch_record_output(p, line, (size_t)n);
+		}
 		if (with_status)
 			ssh_channel_request_send_exit_status(p->cch, 1);
 		ssh_channel_send_eof(p->cch);
@@ -833,5 +848,6 @@ chpair_free(struct chpair *p)
 		free(p->env_value[i]);
 	}
 	free(p->command);
+	free(p->fwd_orig);
 	free(p);
 }

@@ -109,6 +109,7 @@ enum ch_req {
 	REQ_SHELL,
 	REQ_EXEC,
 	REQ_SFTP,
+	REQ_FORWARD, /* direct-tcpip: command holds the destination host */
 };
 
 struct chpair {
@@ -122,7 +123,10 @@ struct chpair {
 	struct ssh_channel_callbacks_struct ucb;
 
 	enum ch_req req;
-	char *command; /* exec command */
+	char *command; /* exec command, or a forward's destination host */
+	int fwd_port;
+	char *fwd_orig; /* a forward's originator address */
+	int fwd_orig_port;
 	bool pty;
 	char term[64];
 	int cols, rows, pxw, pxh;
@@ -221,8 +225,11 @@ void dial_start(struct upstream *u);
 void dial_cancel(struct upstream *u);
 void dial_close(struct upstream *u);
 
+/* forward.c */
+void forward_install(struct conn *c);
+
 /* channel.c */
-ssh_channel chpair_open(struct conn *c);
+struct chpair *chpair_open(struct conn *c);
 void chpair_step(struct chpair *p);
 void chpair_end(struct chpair *p, const char *message);
 void chpair_free(struct chpair *p);
