@@ -17,4 +17,9 @@ bool str_valid_name(const char *name);
 bool str_printf(char *dst, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Copies SRC into DST (size SIZE >= 4) for people to read: valid UTF-8
+ * is kept, control characters and invalid bytes become '?', and a SRC too
+ * long ends in "...". */
+void str_sanitize(char *dst, size_t size, const char *src);
+
 #endif

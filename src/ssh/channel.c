@@ -366,11 +366,11 @@ ch_start_recording(struct chpair *p)
 static void
 ch_audit_open(struct chpair *p)
 {
-	char detail[STORE_TEXT_MAX], esc[128];
+	char detail[STORE_TEXT_MAX], cmd[STORE_TEXT_MAX - 16];
 
+	str_sanitize(cmd, sizeof(cmd), p->command ? p->command : "");
 	snprintf(detail, sizeof(detail), "%s%s%s", ch_kind_name(p->req),
-	    p->command ? ": " : "",
-	    p->command ? log_str(p->command, esc, sizeof(esc)) : "");
+	    p->command ? ": " : "", cmd);
 	session_audit(p->conn->sess, AUDIT_CHANNEL, "ok", detail);
 }
 

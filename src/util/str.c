@@ -63,3 +63,58 @@ str_printf(char *dst, size_t size, const char *fmt, ...)
 	}
 	return (size_t)n < size;
 }
+
+/* Length of the valid UTF-8 sequence at S (1 to 4), or 0 if none starts
+ * there. */
+static size_t
+str_utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+void
+str_sanitize(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t out = 0, n;
+
+	if (size == 0)
+		return;
+	while (*s != '\0') {
+		n = str_utf8_len(s);
+		if (out + (n ? n : 1) + 4 > size) {
+			/* Room for "..." and the terminator is kept. */
+			memcpy(dst + out, "...", 3);
+			out += 3;
+			break;
+		}
+		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+			dst[out++] = '?';
+			s++;
+			continue;
+		}
+		memcpy(dst + out, s, n);
+		out += n;
+		s += n;
+	}
+	dst[out] = '\0';
+}

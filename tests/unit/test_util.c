@@ -425,6 +425,28 @@ test_split_hostport(void **state)
 	    config_split_hostport(NULL, host, sizeof(host), &port), PIM_EINVAL);
 }
 
+static void
+test_str_sanitize(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	str_sanitize(buf, sizeof(buf), "ls -l /tmp");
+	assert_string_equal(buf, "ls -l /tmp");
+	str_sanitize(buf, sizeof(buf), "a\x1b[2Jb\n\x7f");
+	assert_string_equal(buf, "a?[2Jb??");
+	str_sanitize(buf, sizeof(buf), "caf\xc3\xa9 \xff\xfe");
+	assert_string_equal(buf, "caf\xc3\xa9 ??");
+	/* Overlong and surrogate encodings are not valid UTF-8. */
+	str_sanitize(buf, sizeof(buf), "\xc0\xaf\xed\xa0\x80");
+	assert_string_equal(buf, "?????");
+	str_sanitize(buf, sizeof(buf), "0123456789abcdefghij");
+	assert_string_equal(buf, "0123456789ab...");
+	/* A multi-byte character is never cut in half. */
+	str_sanitize(buf, 8, "ab\xe2\x9c\x93\xe2\x9c\x93");
+	assert_string_equal(buf, "ab...");
+}
+
 int
 main(void)
 {
@@ -436,6 +458,7 @@ main(void)
 	    cmocka_unit_test(test_log_write),
 	    cmocka_unit_test(test_str_valid_name),
 	    cmocka_unit_test(test_str_copy_printf),
+	    cmocka_unit_test(test_str_sanitize),
 	    cmocka_unit_test_setup_teardown(
 		test_config_good, conf_setup, conf_teardown),
 	    cmocka_unit_test_setup_teardown(
