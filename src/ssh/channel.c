@@ -5,6 +5,7 @@
  * (which then stops widening that peer's window) and is read out once our
  * buffer is empty again. Writes never exceed the destination's window, so
  * a slow side slows the other and memory stays bounded. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,8 +356,8 @@ ch_start_recording(struct chpair *p)
 	h.session_id = session_id(s);
 	h.command = p->command;
 	if (cast_open(path, &h, &p->cast) != PIM_OK) {
-		log_error("cannot create recording path=%s session=%lld", path,
-		    (long long)session_id(s));
+		log_error("cannot create recording path=%s session=%lld: %s",
+		    path, (long long)session_id(s), strerror(errno));
 		return PIM_EIO;
 	}
 	p->cast_start_us = clock_mono_us();

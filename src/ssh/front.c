@@ -60,6 +60,8 @@ ssh_front_bind(struct ssh_front *f, char *err, size_t errlen)
 		    f->cfg->host_key, ssh_get_error(f->bind));
 		return PIM_EIO;
 	}
+	/* The version string names the product, not the library. */
+	ssh_bind_options_set(f->bind, SSH_BIND_OPTIONS_BANNER, "pimgate");
 	return PIM_OK;
 }
 
