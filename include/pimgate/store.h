@@ -58,6 +58,12 @@ int store_user_password_hash(
     struct store *st, const char *name, char *buf, size_t size);
 /* KEY is an OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
 int store_user_key_add(struct store *st, int64_t user_id, const char *key);
+/* Copies into OWNER the name of the user who holds public key KEY_LINE,
+ * comparing the "TYPE BASE64" part only (comments are ignored).
+ * ENOTFOUND if no user holds it, EINVAL if KEY_LINE has no such part or
+ * the name does not fit. */
+int store_user_key_owner(
+    struct store *st, const char *key_line, char *owner, size_t size);
 /* Calls CB with each key line of the user; stops early if CB returns != 0
  * and returns that value. */
 int store_user_keys(struct store *st, int64_t user_id,

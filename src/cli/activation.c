@@ -17,18 +17,6 @@ act_state_name(enum store_act_state s)
 	return name != NULL ? name : "unknown";
 }
 
-/* True if S holds no control characters (it goes into one audit line
- * and one table row). */
-static bool
-act_printable(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return false;
-	}
-	return true;
-}
-
 /* What `activate` was given. */
 struct act_args {
 	const char *pos[2]; /* USER ROLE */
@@ -76,9 +64,9 @@ cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_bad_arg("--for and --reason are needed");
 	if (a.why[strspn(a.why, " ")] == '\0')
 		return cli_bad_arg("--reason must not be empty");
-	if (!act_printable(a.why))
-		return cli_bad_arg("--reason must be one line of text");
-	rc = cli_parse_duration("--for", a.duration, &secs);
+	rc = cli_check_text("--reason", a.why, STORE_TEXT_MAX - 1);
+	if (rc == CLI_OK)
+		rc = cli_parse_duration("--for", a.duration, &secs);
 	if (rc != CLI_OK)
 		return rc;
 	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
@@ -103,16 +91,18 @@ act_list_json(const struct cli_vec *v, int64_t now)
 	for (size_t i = 0; arr != NULL && i < v->n; i++) {
 		const struct store_activation *a = cli_vec_at(v, i);
 
-		cli_json_push(&arr,
-		    json_pack("{sI ss ss ss so so ss ss ss so so}", "id",
-			(json_int_t)a->id, "user", a->user, "role", a->role,
-			"state",
-			act_state_name(policy_activation_state(a, now)),
-			"start", cli_json_instant(a->start), "end",
-			cli_json_instant(a->end), "reason", a->reason, "ticket",
-			a->ticket, "requested_by", a->requested_by, "created",
-			cli_json_instant(a->created), "ended",
-			cli_json_instant(a->ended)));
+		cli_json_push(
+		    &arr, json_pack("{sI so so ss so so so so so so so}", "id",
+			      (json_int_t)a->id, "user", cli_json_text(a->user),
+			      "role", cli_json_text(a->role), "state",
+			      act_state_name(policy_activation_state(a, now)),
+			      "start", cli_json_instant(a->start), "end",
+			      cli_json_instant(a->end), "reason",
+			      cli_json_text(a->reason), "ticket",
+			      cli_json_text(a->ticket), "requested_by",
+			      cli_json_text(a->requested_by), "created",
+			      cli_json_instant(a->created), "ended",
+			      cli_json_instant(a->ended)));
 	}
 	return cli_json_print(arr);
 }

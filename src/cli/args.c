@@ -33,18 +33,14 @@ cli_opt_set(const struct cli_opt *o, const char *value)
 		*(bool *)o->dest = true;
 		return CLI_OK;
 	case CLI_OPT_VALUE:
-		if (*dest != NULL) {
-			fprintf(stderr, "pimctl: %s given twice\n", o->name);
-			return CLI_USAGE;
-		}
+		if (*dest != NULL)
+			return cli_bad_arg("%s given twice", o->name);
 		*dest = value;
 		return CLI_OK;
 	case CLI_OPT_LIST:
-		if (list->n >= CLI_LIST_MAX) {
-			fprintf(stderr, "pimctl: at most %d %s options\n",
-			    CLI_LIST_MAX, o->name);
-			return CLI_USAGE;
-		}
+		if (list->n >= CLI_LIST_MAX)
+			return cli_bad_arg(
+			    "at most %d %s options", CLI_LIST_MAX, o->name);
 		list->v[list->n++] = value;
 		return CLI_OK;
 	}
@@ -64,22 +60,16 @@ cli_parse_option(const struct cli_opt *opts, int argc, char **argv, int *i)
 
 	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
 		return CLI_HELP;
-	if (o == NULL) {
-		fprintf(stderr, "pimctl: unknown option %.*s\n", (int)len, arg);
-		return CLI_USAGE;
-	}
+	if (o == NULL)
+		return cli_bad_arg("unknown option %.*s", (int)len, arg);
 	if (o->kind == CLI_OPT_FLAG) {
-		if (value != NULL) {
-			fprintf(stderr, "pimctl: %s takes no value\n", o->name);
-			return CLI_USAGE;
-		}
+		if (value != NULL)
+			return cli_bad_arg("%s takes no value", o->name);
 		return cli_opt_set(o, NULL);
 	}
 	if (value == NULL) {
-		if (*i + 1 >= argc) {
-			fprintf(stderr, "pimctl: %s needs a value\n", o->name);
-			return CLI_USAGE;
-		}
+		if (*i + 1 >= argc)
+			return cli_bad_arg("%s needs a value", o->name);
 		value = argv[++*i];
 	}
 	return cli_opt_set(o, value);
@@ -106,17 +96,12 @@ cli_parse(int argc, char **argv, const struct cli_opt *opts, const char **pos,
 				return rc;
 			continue;
 		}
-		if (n >= npos) {
-			fprintf(
-			    stderr, "pimctl: unexpected argument '%s'\n", a);
-			return CLI_USAGE;
-		}
+		if (n >= npos)
+			return cli_bad_arg("unexpected argument '%s'", a);
 		pos[n++] = a;
 	}
-	if (n < npos) {
-		fprintf(stderr, "pimctl: missing argument\n");
-		return CLI_USAGE;
-	}
+	if (n < npos)
+		return cli_bad_arg("missing argument");
 	return CLI_OK;
 }
 

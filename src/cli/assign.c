@@ -4,6 +4,7 @@
 
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
+#include "pimgate/policy.h"
 #include "pimgate/str.h"
 
 #include "cli.h"
@@ -111,12 +112,93 @@ cmd_assign(struct cli_ctx *ctx, int argc, char **argv)
 	return cli_end(ctx, assign_tx(ctx, &a));
 }
 
+/* The live activations of one user's role, which unassign ends. */
+struct unassign_acts {
+	int64_t role_id;
+	struct cli_vec v;
+};
+
 static int
-unassign_tx(struct cli_ctx *ctx, const char *user, const char *role)
+unassign_collect(const struct store_activation *a, void *arg)
+{
+	struct unassign_acts *u = arg;
+
+	if (a->role_id != u->role_id)
+		return PIM_OK;
+	return cli_vec_push(&u->v, a);
+}
+
+/* Appends ID to the list of ended activations in BUF ("3, 5"); a list
+ * too long for BUF ends with "..." instead. */
+static void
+unassign_note(char *buf, size_t size, int64_t id)
+{
+	size_t len = strlen(buf);
+
+	if (len >= 3 && strcmp(buf + len - 3, "...") == 0)
+		return;
+	if (!str_printf(buf + len, size - len, "%s%lld", len > 0 ? ", " : "",
+		(long long)id)) {
+		buf[len] = '\0';
+		str_printf(buf + len, size - len, "%s...", len > 0 ? ", " : "");
+	}
+}
+
+/* Ends activation A if it is live: active -> revoked, pending ->
+ * cancelled; notes its id in ENDED and counts it in *N. */
+static int
+unassign_end_one(struct cli_ctx *ctx, const struct store_activation *a,
+    int64_t now, char *ended, size_t size, int *n)
+{
+	enum store_act_state state = policy_activation_state(a, now);
+	enum store_act_state to;
+	int rc;
+
+	if (state != ACT_ACTIVE && state != ACT_PENDING)
+		return CLI_OK;
+	to = state == ACT_ACTIVE ? ACT_REVOKED : ACT_CANCELLED;
+	rc = store_activation_transition(ctx->st, a->id, state, to, now);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot end an activation");
+	unassign_note(ended, size, a->id);
+	(*n)++;
+	return CLI_OK;
+}
+
+/* Ends USER_ID's live activations of ROLE_ID, so that a later assignment
+ * cannot revive them. ENDED gets their ids, *N their number. */
+static int
+unassign_end_activations(struct cli_ctx *ctx, int64_t user_id, int64_t role_id,
+    char *ended, size_t size, int *n)
+{
+	struct unassign_acts u = {
+	    role_id, {.size = sizeof(struct store_activation)}};
+	int64_t now = clock_now();
+	int rc;
+
+	ended[0] = '\0';
+	*n = 0;
+	rc = store_activation_list(ctx->st, user_id, unassign_collect, &u);
+	if (rc != PIM_OK)
+		rc = cli_store_fail(ctx, rc, "cannot read the activations");
+	for (size_t i = 0; rc == CLI_OK && i < u.v.n; i++)
+		rc = unassign_end_one(
+		    ctx, cli_vec_at(&u.v, i), now, ended, size, n);
+	cli_vec_free(&u.v);
+	return rc;
+}
+
+/* Removes USER's assignments of ROLE and ends the activations they
+ * allowed; SUMMARY ("unassign alice ops; ended activation 3") goes into
+ * the audit event and, once committed, to standard output. */
+static int
+unassign_tx(struct cli_ctx *ctx, const char *user, const char *role,
+    char *summary, size_t size)
 {
 	struct store_user u;
 	struct store_role r;
-	int rc;
+	char ended[256];
+	int n, rc;
 
 	if (cli_get_user(ctx, user, &u) != CLI_OK ||
 	    cli_get_role(ctx, role, &r) != CLI_OK)
@@ -126,13 +208,22 @@ unassign_tx(struct cli_ctx *ctx, const char *user, const char *role)
 		return cli_fail("%s holds no assignment of %s", user, role);
 	if (rc != PIM_OK)
 		return cli_store_fail(ctx, rc, "cannot remove the assignment");
-	return cli_audit(ctx, user, NULL, role, "unassign %s %s", user, role);
+	rc =
+	    unassign_end_activations(ctx, u.id, r.id, ended, sizeof(ended), &n);
+	if (rc != CLI_OK)
+		return rc;
+	snprintf(summary, size, "unassign %s %s%s%s", user, role,
+	    n == 0 ? ""
+		   : (n == 1 ? "; ended activation " : "; ended activations "),
+	    ended);
+	return cli_audit(ctx, user, NULL, role, "%s", summary);
 }
 
 int
 cmd_unassign(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *pos[2];
+	char summary[STORE_TEXT_MAX];
 	struct store *st;
 	int rc;
 
@@ -141,7 +232,11 @@ cmd_unassign(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
 		return CLI_FAIL;
-	return cli_end(ctx, unassign_tx(ctx, pos[0], pos[1]));
+	rc = cli_end(
+	    ctx, unassign_tx(ctx, pos[0], pos[1], summary, sizeof(summary)));
+	if (rc == CLI_OK)
+		printf("%s\n", summary);
+	return rc;
 }
 
 /* Where NOW falls in A's window: "current", "future" or "ended". */
@@ -170,10 +265,11 @@ assign_list_json(const struct cli_vec *v, int64_t now)
 		const struct store_assignment *a = cli_vec_at(v, i);
 
 		cli_json_push(
-		    &arr, json_pack("{sI ss ss ss so so ss so}", "id",
-			      (json_int_t)a->id, "user", a->user, "role",
-			      a->role, "kind", assign_kind_name(a->kind),
-			      "from", cli_json_instant(a->start), "until",
+		    &arr, json_pack("{sI so so ss so so ss so}", "id",
+			      (json_int_t)a->id, "user", cli_json_text(a->user),
+			      "role", cli_json_text(a->role), "kind",
+			      assign_kind_name(a->kind), "from",
+			      cli_json_instant(a->start), "until",
 			      cli_json_instant(a->end), "status",
 			      assign_status(a, now), "created",
 			      cli_json_instant(a->created)));

@@ -1,6 +1,6 @@
 /* pimctl internals: the command table, the context every verb gets, and
  * the small helpers the verb files share (option parsing, failure lines,
- * the audit hook, key handling, text tables, JSON output).
+ * the audit hook, key handling, free text, text tables, JSON output).
  *
  * Exit codes (PRODUCT.md): CLI_OK 0, CLI_FAIL 1 (refused or failed, one
  * line "pimctl: reason" on stderr), CLI_USAGE 2 (the verb's usage is
@@ -58,7 +58,9 @@ void cli_command_help(const char *group, FILE *out);
 
 /* ---- failures and the audit hook (common.c) ---- */
 
-/* Prints "pimctl: MESSAGE" on stderr and returns CLI_FAIL. */
+/* Prints "pimctl: MESSAGE" on stderr and returns CLI_FAIL. Control
+ * characters and invalid UTF-8 in MESSAGE are escaped (\x1b), so an
+ * echoed name or value cannot reach the terminal raw. */
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "pimctl: MESSAGE" on stderr and returns CLI_USAGE: for an
  * argument that is malformed (a bad name, duration, instant, address). */
@@ -71,7 +73,8 @@ int cli_store(struct cli_ctx *ctx, struct store **out);
  * job: this is for unexpected errors). */
 int cli_store_fail(struct cli_ctx *ctx, int rc, const char *what);
 /* Writes the admin audit event for a change: DETAIL describes it and
- * never holds secrets. USER, TARGET, ROLE may be NULL. */
+ * never holds secrets; if it must be shortened, it is cut on a UTF-8
+ * boundary. USER, TARGET, ROLE may be NULL. */
 int cli_audit(struct cli_ctx *ctx, const char *user, const char *target,
     const char *role, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -124,7 +127,10 @@ int cli_parse_instant(const char *opt, const char *s, int64_t *t);
 
 /* ---- keys (keys.c) ---- */
 
-/* Reads the OpenSSH public key in PATH into LINE as "type base64". */
+/* Reads the OpenSSH public key in PATH into LINE as "type base64". The
+ * file must hold one key line (comments and blank lines aside); private
+ * key files, certificates and weak keys (DSA, RSA below 2048 bits) are
+ * refused. */
 int cli_key_pub_file(const char *path, char *line, size_t size);
 /* Reads a host key from PATH: an OpenSSH public key file, or a
  * known_hosts / ssh-keyscan line (ed25519 preferred when several). */
@@ -153,6 +159,28 @@ int cli_table_add(struct cli_table *t, ...);
 /* Prints aligned columns to stdout and frees T. */
 void cli_table_print(struct cli_table *t);
 void cli_table_free(struct cli_table *t);
+
+/* ---- free text (text.c) ---- */
+
+/* Checks free text S given for WHAT ("--reason"): at most MAX bytes of
+ * valid UTF-8, one line without control characters (C0, DEL, C1) or
+ * bidi override and isolate characters (U+202A..U+202E,
+ * U+2066..U+2069). A bad one is a usage error, with the reason. */
+int cli_check_text(const char *what, const char *s, size_t max);
+/* A JSON string for stored text S (null for NULL), every invalid UTF-8
+ * byte replaced by U+FFFD, so that jansson accepts it. NULL only when
+ * out of memory. */
+json_t *cli_json_text(const char *s);
+/* Replaces in place every control or bidi character and every invalid
+ * UTF-8 byte of S by '?': for a table cell that must stay one line. */
+void cli_text_clean(char *s);
+/* Copies S into DST (SIZE, always terminated) for a one-line message:
+ * C0 and DEL characters and invalid bytes become \xNN, C1 and bidi
+ * characters \uNNNN; the rest is copied as it is. */
+void cli_text_escape(const char *s, char *dst, size_t size);
+/* Cuts S before a last UTF-8 sequence that a truncation left
+ * incomplete. */
+void cli_text_cut(char *s);
 
 /* ---- a growable array of records, for listings (common.c) ---- */
 

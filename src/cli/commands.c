@@ -37,7 +37,9 @@ const struct cli_cmd cli_commands[] = {
 	"USER ROLE (--eligible | --active) [--from INSTANT] "
 	"[--until INSTANT]",
 	"assign a role to a user", cmd_assign},
-    {"unassign", "USER ROLE", "remove a user's assignments of a role",
+    {"unassign", "USER ROLE",
+	"remove a user's assignments of a role and end the user's live "
+	"activations of it",
 	cmd_unassign},
     {"assignments", "[--json]", "list assignments", cmd_assignments},
     {"activate", "USER ROLE --for DUR --reason TEXT",
@@ -49,7 +51,8 @@ const struct cli_cmd cli_commands[] = {
 	cmd_revoke},
     {"sessions", "[--json]", "list sessions, newest first", cmd_sessions},
     {"replay", "SESSION [--speed X]",
-	"play a session's recordings (--speed 0: no delay)", cmd_replay},
+	"play a session's recordings (--speed 0.01 to 1000; 0: no delay)",
+	cmd_replay},
     {NULL, NULL, NULL, NULL},
 };
 

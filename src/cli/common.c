@@ -14,16 +14,30 @@
 
 #include "cli.h"
 
+#define CLI_MSG_MAX 1024
+
+/* Prints "pimctl: " and the message FMT makes on stderr, on one line:
+ * names and values a person gave or the store holds are echoed with
+ * their control characters escaped, never raw. */
+static void __attribute__((format(printf, 1, 0)))
+cli_vreport(const char *fmt, va_list ap)
+{
+	char msg[CLI_MSG_MAX], line[CLI_MSG_MAX * 4];
+
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+		cli_text_cut(msg);
+	cli_text_escape(msg, line, sizeof(line));
+	fprintf(stderr, "pimctl: %s\n", line);
+}
+
 int
 cli_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pimctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vreport(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CLI_FAIL;
 }
 
@@ -32,11 +46,9 @@ cli_bad_arg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pimctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	cli_vreport(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CLI_USAGE;
 }
 
@@ -91,11 +103,13 @@ cli_audit(struct cli_ctx *ctx, const char *user, const char *target,
 {
 	char detail[STORE_TEXT_MAX];
 	va_list ap;
-	int rc;
+	int n, rc;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	if (n >= (int)sizeof(detail))
+		cli_text_cut(detail);
 
 	rc = audit_log(ctx->st, ctx->actor, AUDIT_ADMIN, "ok", user, target,
 	    role, 0, NULL, detail);

@@ -39,13 +39,13 @@ cli_global_options(int argc, char **argv, struct cli_ctx *ctx)
 			cli_command_help(NULL, stdout);
 			return -2;
 		} else if (strcmp(a, "-c") == 0) {
-			fprintf(stderr, "pimctl: -c needs a FILE\n");
+			cli_bad_arg("-c needs a FILE");
 			return -1;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("pimctl %s\n", PIMGATE_VERSION);
 			return -2;
 		} else {
-			fprintf(stderr, "pimctl: unknown option %s\n", a);
+			cli_bad_arg("unknown option %s", a);
 			return -1;
 		}
 	}
@@ -61,7 +61,7 @@ cli_help(int argc, char **argv)
 		return CLI_OK;
 	}
 	if (argc > 1) {
-		fprintf(stderr, "pimctl: no verb '%s'\n", argv[1]);
+		cli_bad_arg("no verb '%s'", argv[1]);
 		cli_main_usage(stderr);
 		return CLI_USAGE;
 	}
@@ -75,14 +75,13 @@ cli_unknown_verb(int argc, char **argv)
 {
 	if (cli_command_is_group(argv[0])) {
 		if (argc > 1)
-			fprintf(stderr, "pimctl: no verb '%s %s'\n", argv[0],
-			    argv[1]);
+			cli_bad_arg("no verb '%s %s'", argv[0], argv[1]);
 		else
-			fprintf(stderr, "pimctl: '%s' needs a verb\n", argv[0]);
+			cli_bad_arg("'%s' needs a verb", argv[0]);
 		cli_command_help(argv[0], stderr);
 		return CLI_USAGE;
 	}
-	fprintf(stderr, "pimctl: no verb '%s'\n", argv[0]);
+	cli_bad_arg("no verb '%s'", argv[0]);
 	cli_main_usage(stderr);
 	return CLI_USAGE;
 }

@@ -23,6 +23,17 @@ static const struct {
 
 #define ROLE_NCHANNELS (sizeof(role_channels) / sizeof(role_channels[0]))
 
+/* True if the comma-separated list S has an empty item: a comma at
+ * either end or two in a row. */
+static bool
+role_list_has_gap(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 &&
+	       (s[0] == ',' || s[n - 1] == ',' || strstr(s, ",,") != NULL);
+}
+
 /* Parses "shell,exec,sftp,port-forward" (any non-empty subset). */
 static int
 role_parse_channels(const char *s, unsigned *bits)
@@ -30,6 +41,10 @@ role_parse_channels(const char *s, unsigned *bits)
 	const char *p = s;
 
 	*bits = 0;
+	if (role_list_has_gap(s))
+		return cli_bad_arg("invalid --channels '%s': an empty item "
+				   "(a stray comma)",
+		    s);
 	while (*p != '\0') {
 		size_t len = strcspn(p, ",");
 		size_t i;
@@ -177,7 +192,7 @@ role_note_grant(const struct store_role *r, void *arg)
 
 		if (ri->id == r->id)
 			return json_array_append_new(
-				   l->targets[i], json_string(l->target)) == 0
+				   l->targets[i], cli_json_text(l->target)) == 0
 				   ? PIM_OK
 				   : PIM_ENOMEM;
 	}
@@ -250,8 +265,8 @@ role_list_json(const struct role_listing *l)
 				    json_string(role_channels[c].name));
 		}
 		cli_json_push(
-		    &arr, json_pack("{sI ss sI sI sI so sO so}", "id",
-			      (json_int_t)r->id, "name", r->name,
+		    &arr, json_pack("{sI so sI sI sI so sO so}", "id",
+			      (json_int_t)r->id, "name", cli_json_text(r->name),
 			      "max_activation", (json_int_t)r->max_activation,
 			      "max_session", (json_int_t)r->max_session,
 			      "idle_timeout", (json_int_t)r->idle_timeout,

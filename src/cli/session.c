@@ -26,16 +26,21 @@ session_list_json(const struct cli_vec *v)
 		const struct store_session *s = cli_vec_at(v, i);
 
 		cli_json_push(&arr,
-		    json_pack("{sI ss ss ss ss ss so so so sb ss? sI sI ss?}",
-			"id", (json_int_t)s->id, "user", s->user, "target",
-			s->target, "role", s->role, "protocol", s->protocol,
-			"peer", s->peer, "start", cli_json_instant(s->start),
-			"deadline", cli_json_instant(s->deadline), "end",
+		    json_pack("{sI so so so so so so so so sb so sI sI so}",
+			"id", (json_int_t)s->id, "user", cli_json_text(s->user),
+			"target", cli_json_text(s->target), "role",
+			cli_json_text(s->role), "protocol",
+			cli_json_text(s->protocol), "peer",
+			cli_json_text(s->peer), "start",
+			cli_json_instant(s->start), "deadline",
+			cli_json_instant(s->deadline), "end",
 			cli_json_instant(s->end), "live", s->end == 0,
-			"end_reason", s->end != 0 ? s->end_reason : NULL,
+			"end_reason",
+			cli_json_text(s->end != 0 ? s->end_reason : NULL),
 			"bytes_in", (json_int_t)s->bytes_in, "bytes_out",
 			(json_int_t)s->bytes_out, "recording",
-			s->recording[0] != '\0' ? s->recording : NULL));
+			cli_json_text(
+			    s->recording[0] != '\0' ? s->recording : NULL)));
 	}
 	return cli_json_print(arr);
 }
@@ -140,20 +145,36 @@ replay_one(struct cli_ctx *ctx, const char *path, double speed)
 	return CLI_OK;
 }
 
-/* Parses --speed: a finite number >= 0. */
+#define REPLAY_SPEED_MIN 0.01
+#define REPLAY_SPEED_MAX 1000.0
+
+/* True if S is a plain decimal number: digits and at most one point. */
+static bool
+replay_decimal(const char *s)
+{
+	const char *dot = strchr(s, '.');
+
+	return s[0] != '\0' && strspn(s, "0123456789.") == strlen(s) &&
+	       (dot == NULL || strchr(dot + 1, '.') == NULL);
+}
+
+/* Parses --speed: 0 (no delay) or from REPLAY_SPEED_MIN to
+ * REPLAY_SPEED_MAX; 1 if S is NULL. */
 static int
 replay_parse_speed(const char *s, double *speed)
 {
 	char *end = NULL;
 
-	if (s == NULL) {
-		*speed = 1.0;
+	*speed = 1.0;
+	if (s == NULL)
 		return CLI_OK;
-	}
-	*speed = strtod(s, &end);
-	if (end == s || *end != '\0' || !isfinite(*speed) || *speed < 0)
-		return cli_bad_arg("invalid --speed '%s': a number >= 0 (0 "
-				   "plays without delay)",
+	if (replay_decimal(s))
+		*speed = strtod(s, &end);
+	if (end == NULL || end == s || *end != '\0' || !isfinite(*speed) ||
+	    (*speed != 0 &&
+		(*speed < REPLAY_SPEED_MIN || *speed > REPLAY_SPEED_MAX)))
+		return cli_bad_arg("invalid --speed '%s': 0 (no delay) or a "
+				   "number from 0.01 to 1000",
 		    s);
 	return CLI_OK;
 }

@@ -14,18 +14,15 @@ struct cli_table {
 };
 
 /* Copies S for display: control characters (a newline in a reason, an
- * escape sequence) become '?', so one row stays one line. */
+ * escape sequence), bidi overrides and invalid UTF-8 become '?', so one
+ * row stays one line and reads as what is stored. */
 static char *
 cli_cell_dup(const char *s)
 {
 	char *d = strdup(s != NULL ? s : "-");
 
-	if (d == NULL)
-		return NULL;
-	for (char *p = d; *p != '\0'; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	}
+	if (d != NULL)
+		cli_text_clean(d);
 	return d;
 }
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,11 +179,70 @@ target_valid_host(const char *host)
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
 }
 
+/* Why IPv4 address A (host order) cannot be a target ("is ..."), or
+ * NULL. */
+static const char *
+target_bad_v4(uint32_t a)
+{
+	if ((a >> 24) == 0)
+		return "is an unspecified (0.0.0.0/8) address, not a host";
+	if (a == 0xffffffffu)
+		return "is the broadcast address, not a host";
+	if ((a >> 28) == 0xe)
+		return "is a multicast address, not a host";
+	return NULL;
+}
+
+/* Why HOST cannot be a target ("is ..."), or NULL: the unspecified,
+ * broadcast and multicast addresses reach no single host, and IPv4 in a
+ * short or non-decimal form ("0", "0x7f.1") could hide one of them. */
+static const char *
+target_bad_address(const char *host)
+{
+	struct in6_addr v6;
+	struct in_addr v4;
+	uint32_t mapped;
+
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return target_bad_v4(ntohl(v4.s_addr));
+	if (inet_pton(AF_INET6, host, &v6) == 1) {
+		if (IN6_IS_ADDR_UNSPECIFIED(&v6))
+			return "is the unspecified address, not a host";
+		if (IN6_IS_ADDR_MULTICAST(&v6))
+			return "is a multicast address, not a host";
+		if (!IN6_IS_ADDR_V4MAPPED(&v6) && !IN6_IS_ADDR_V4COMPAT(&v6))
+			return NULL;
+		memcpy(&mapped, &v6.s6_addr[12], sizeof(mapped));
+		return target_bad_v4(ntohl(mapped));
+	}
+	if (inet_aton(host, &v4) != 0)
+		return "is an IPv4 address in a short or non-decimal form; "
+		       "write it as four decimal numbers";
+	return NULL;
+}
+
+/* Checks the --login value L: one line of text, no blanks, ':' or '@',
+ * not an option. */
+static int
+target_check_login(const char *l)
+{
+	int rc = cli_check_text("--login", l, STORE_NAME_MAX - 1);
+
+	if (rc != CLI_OK)
+		return rc;
+	if (l[0] == '\0' || l[0] == '-' || strpbrk(l, " :@") != NULL)
+		return cli_bad_arg("invalid --login '%s': a user name on the "
+				   "target, without blanks, ':' or '@'",
+		    l);
+	return CLI_OK;
+}
+
 /* Fills T from A; malformed values are usage errors. */
 static int
 target_fill(const struct target_args *a, struct store_target *t)
 {
 	int rc = cli_check_name("target", a->name);
+	const char *why;
 
 	if (rc != CLI_OK)
 		return rc;
@@ -198,10 +258,14 @@ target_fill(const struct target_args *a, struct store_target *t)
 		return cli_bad_arg("invalid --ssh '%s': HOST must be an IP "
 				   "address or a host name",
 		    a->ssh);
-	if (a->login[0] == '\0' || a->login[0] == '-' ||
-	    strpbrk(a->login, " \t\r\n:@") != NULL ||
-	    !str_copy(t->login, a->login, sizeof(t->login)))
-		return cli_bad_arg("invalid --login '%s'", a->login);
+	why = target_bad_address(t->host);
+	if (why != NULL)
+		return cli_bad_arg(
+		    "invalid --ssh '%s': %s %s", a->ssh, t->host, why);
+	rc = target_check_login(a->login);
+	if (rc != CLI_OK)
+		return rc;
+	str_copy(t->login, a->login, sizeof(t->login));
 	str_copy(t->name, a->name, sizeof(t->name));
 	str_copy(t->kind, "ssh", sizeof(t->kind));
 	return CLI_OK;
@@ -368,12 +432,14 @@ target_list_json(const struct cli_vec *targets)
 		char fp[128];
 
 		cli_key_line_fingerprint(t->host_key, fp, sizeof(fp));
-		cli_json_push(&arr,
-		    json_pack("{sI ss ss ss si ss ss ss so}", "id",
-			(json_int_t)t->id, "name", t->name, "kind", t->kind,
-			"host", t->host, "port", t->port, "login", t->login,
-			"host_key", t->host_key, "host_key_sha256", fp,
-			"created", cli_json_instant(t->created)));
+		cli_json_push(
+		    &arr, json_pack("{sI so so so si so so ss so}", "id",
+			      (json_int_t)t->id, "name", cli_json_text(t->name),
+			      "kind", cli_json_text(t->kind), "host",
+			      cli_json_text(t->host), "port", t->port, "login",
+			      cli_json_text(t->login), "host_key",
+			      cli_json_text(t->host_key), "host_key_sha256", fp,
+			      "created", cli_json_instant(t->created)));
 	}
 	return cli_json_print(arr);
 }

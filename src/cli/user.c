@@ -65,9 +65,14 @@ user_read_password(char *hash, size_t size)
 		free(line);
 		return cli_fail("no password on standard input");
 	}
-	line[strcspn(line, "\r\n")] = '\0';
-	len = (ssize_t)strlen(line);
-	if (len == 0)
+	if (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	if (len > 0 && line[len - 1] == '\r')
+		line[--len] = '\0';
+	if (memchr(line, '\0', (size_t)len) != NULL)
+		rc = cli_fail("the password on standard input holds a NUL "
+			      "byte; it would be cut there");
+	else if (len == 0)
 		rc = cli_fail("empty password on standard input");
 	else if (len > USER_PASSWORD_MAX)
 		rc = cli_fail(
@@ -91,6 +96,30 @@ user_read_keys(const struct cli_list *files, char (*lines)[STORE_KEY_MAX])
 	return CLI_OK;
 }
 
+/* Adds key LINE to user ID, named NAME, refusing a key that some user
+ * holds already: one key belongs to one user only. NEW_USER: NAME is
+ * being added by this command. */
+static int
+user_key_store(struct cli_ctx *ctx, int64_t id, const char *name,
+    const char *line, bool new_user)
+{
+	char owner[STORE_NAME_MAX];
+	int rc = store_user_key_owner(ctx->st, line, owner, sizeof(owner));
+
+	if (rc == PIM_OK && strcmp(owner, name) != 0)
+		return cli_fail("this key already belongs to user %s", owner);
+	if (rc == PIM_OK && new_user)
+		return cli_fail("the same key is given twice");
+	if (rc == PIM_OK)
+		return cli_fail("user %s already has this key", name);
+	if (rc != PIM_ENOTFOUND)
+		return cli_store_fail(ctx, rc, "cannot look the key up");
+	rc = store_user_key_add(ctx->st, id, line);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot add the key");
+	return CLI_OK;
+}
+
 /* Adds user NAME with HASH (may be NULL) and N keys, inside a
  * transaction, with its audit event. */
 static int
@@ -106,11 +135,9 @@ user_add_tx(struct cli_ctx *ctx, const char *name, const char *hash,
 	if (rc != PIM_OK)
 		return cli_store_fail(ctx, rc, "cannot add the user");
 	for (int i = 0; i < n; i++) {
-		rc = store_user_key_add(ctx->st, id, lines[i]);
-		if (rc == PIM_EEXIST)
-			return cli_fail("the same key is given twice");
-		if (rc != PIM_OK)
-			return cli_store_fail(ctx, rc, "cannot add the key");
+		rc = user_key_store(ctx, id, name, lines[i], true);
+		if (rc != CLI_OK)
+			return rc;
 	}
 	return cli_audit(ctx, name, NULL, NULL,
 	    "user add %s (password: %s, keys: %d)", name,
@@ -161,8 +188,8 @@ cmd_user_add(struct cli_ctx *ctx, int argc, char **argv)
 static int
 user_key_json(const char *key, void *arg)
 {
-	return json_array_append_new(arg, json_string(key)) == 0 ? PIM_OK
-								 : PIM_ENOMEM;
+	return json_array_append_new(arg, cli_json_text(key)) == 0 ? PIM_OK
+								   : PIM_ENOMEM;
 }
 
 static int
@@ -193,11 +220,11 @@ user_list_json(struct cli_ctx *ctx, const struct cli_vec *users)
 			json_decref(arr);
 			return cli_store_fail(ctx, rc, "cannot read the keys");
 		}
-		cli_json_push(
-		    &arr, json_pack("{sI ss sb sb so so}", "id",
-			      (json_int_t)u->id, "name", u->name, "enabled",
-			      u->enabled, "password", u->has_password, "keys",
-			      keys, "created", cli_json_instant(u->created)));
+		cli_json_push(&arr,
+		    json_pack("{sI so sb sb so so}", "id", (json_int_t)u->id,
+			"name", cli_json_text(u->name), "enabled", u->enabled,
+			"password", u->has_password, "keys", keys, "created",
+			cli_json_instant(u->created)));
 	}
 	return cli_json_print(arr);
 }
@@ -302,11 +329,9 @@ user_key_add_tx(struct cli_ctx *ctx, const char *name, const char *line)
 
 	if (cli_get_user(ctx, name, &u) != CLI_OK)
 		return CLI_FAIL;
-	rc = store_user_key_add(ctx->st, u.id, line);
-	if (rc == PIM_EEXIST)
-		return cli_fail("user %s already has this key", name);
-	if (rc != PIM_OK)
-		return cli_store_fail(ctx, rc, "cannot add the key");
+	rc = user_key_store(ctx, u.id, name, line, false);
+	if (rc != CLI_OK)
+		return rc;
 	cli_key_line_fingerprint(line, fp, sizeof(fp));
 	return cli_audit(ctx, name, NULL, NULL, "user key add %s %s", name, fp);
 }

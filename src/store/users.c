@@ -1,4 +1,6 @@
 /* Users and their SSH public keys. */
+#include <string.h>
+
 #include "pimgate/err.h"
 #include "pimgate/str.h"
 #include "store_int.h"
@@ -193,6 +195,89 @@ store_user_keys(struct store *st, int64_t user_id,
 	r = store_each(st, s, user_key_row, &e, "listing keys");
 	store_stmt_put(st, STMT_USER_KEYS, s);
 	return r;
+}
+
+/* The looking up of one key's owner. */
+struct key_owner {
+	const char *key; /* the key line looked for */
+	char *owner;
+	size_t size;
+	bool fits;
+};
+
+#define KEY_BLANKS " \t\r\n"
+
+/* Finds field I (0: type, 1: base64) of key line LINE: sets *LEN. */
+static const char *
+key_field(const char *line, int i, size_t *len)
+{
+	const char *p = line + strspn(line, KEY_BLANKS);
+
+	for (; i > 0; i--) {
+		p += strcspn(p, KEY_BLANKS);
+		p += strspn(p, KEY_BLANKS);
+	}
+	*len = strcspn(p, KEY_BLANKS);
+	return p;
+}
+
+/* True if key lines A and B have the same type and base64 parts. */
+static bool
+key_same(const char *a, const char *b)
+{
+	for (int i = 0; i < 2; i++) {
+		size_t alen, blen;
+		const char *fa = key_field(a, i, &alen);
+		const char *fb = key_field(b, i, &blen);
+
+		if (alen != blen || memcmp(fa, fb, alen) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Stops at the row whose key is the one looked for (returns 1). */
+static int
+key_owner_row(sqlite3_stmt *s, void *ctx)
+{
+	struct key_owner *o = ctx;
+	const char *key = (const char *)sqlite3_column_text(s, 1);
+	const char *name = (const char *)sqlite3_column_text(s, 0);
+
+	if (key == NULL || name == NULL || !key_same(o->key, key))
+		return 0;
+	o->fits = str_copy(o->owner, name, o->size);
+	return 1;
+}
+
+int
+store_user_key_owner(
+    struct store *st, const char *key_line, char *owner, size_t size)
+{
+	struct key_owner o = {key_line, owner, size, false};
+	sqlite3_stmt *s = NULL;
+	size_t len;
+	int r;
+
+	key_field(key_line, 1, &len);
+	if (len == 0)
+		return store_err(st, PIM_EINVAL, "not a public key line");
+	r = store_stmt_get(st, STMT_USER_KEY_OWNER,
+	    "SELECT u.name, k.\"key\" FROM user_keys k"
+	    " JOIN users u ON u.id = k.user_id ORDER BY k.rowid",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	r = store_each(st, s, key_owner_row, &o, "looking a key up");
+	store_stmt_put(st, STMT_USER_KEY_OWNER, s);
+	if (r == PIM_OK)
+		return store_err(st, PIM_ENOTFOUND, "no user holds this key");
+	if (r != 1)
+		return r;
+	if (!o.fits)
+		return store_err(
+		    st, PIM_EINVAL, "the owner's name does not fit");
+	return PIM_OK;
 }
 
 static int

@@ -41,14 +41,21 @@ fail() {
 }
 
 # run WANT ARGS...: runs pimctl with standard input from $STDIN (default
-# empty), keeps its output in $OUT and $ERR, checks the exit status.
+# empty) or, for bytes a shell variable cannot hold, the file $STDIN_FILE;
+# keeps its output in $OUT and $ERR, checks the exit status.
 STDIN=
+STDIN_FILE=
 run() {
 	local want=$1 rc=0
 	shift
-	printf '%s' "$STDIN" >"$TMP/stdin"
+	if [[ -n $STDIN_FILE ]]; then
+		cp "$STDIN_FILE" "$TMP/stdin"
+	else
+		printf '%s' "$STDIN" >"$TMP/stdin"
+	fi
 	"$PIMCTL" -c "$CONF" "$@" <"$TMP/stdin" >"$OUT" 2>"$ERR" || rc=$?
 	STDIN=
+	STDIN_FILE=
 	cat "$OUT" "$ERR" >>"$ALL"
 	[[ $rc == "$want" ]] ||
 		fail "pimctl $*: exit status $rc, expected $want"
@@ -65,6 +72,14 @@ run() {
 	return 0
 }
 out_has() { grep -qF -- "$1" "$OUT" || fail "stdout lacks '$1'"; }
+# No raw ESC, C1 or bidi override/isolate character in the file $1.
+no_raw_controls() {
+	if LC_ALL=C grep -qaE \
+		$'\x1b|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]' \
+		"$1"; then
+		fail "raw control or bidi characters in $1"
+	fi
+}
 out_lacks() { ! grep -qF -- "$1" "$OUT" || fail "stdout shows '$1'"; }
 err_has() { grep -qF -- "$1" "$ERR" || fail "stderr lacks '$1'"; }
 json_ok() {
@@ -165,6 +180,73 @@ err_has "already has this key"
 run 1 user key add nobody "$TMP/alice2.pub"
 run 2 user key add alice
 
+echo "== one key, one user"
+run 1 user add bob --key "$TMP/alice.pub"
+err_has "this key already belongs to user alice"
+run 1 user key add dave "$TMP/alice2.pub"
+err_has "this key already belongs to user alice"
+# The same key with another comment is still the same key.
+echo "$(cut -d' ' -f1,2 "$TMP/alice.pub") dave@laptop" >"$TMP/alice-other.pub"
+run 1 user key add dave "$TMP/alice-other.pub"
+err_has "this key already belongs to user alice"
+ssh-keygen -q -t ed25519 -N '' -C bob -f "$TMP/bob"
+run 1 user add bob --key "$TMP/bob.pub" --key "$TMP/alice2.pub"
+err_has "this key already belongs to user alice"
+run 1 user add bob --key "$TMP/bob.pub" --key "$TMP/bob.pub"
+err_has "the same key is given twice"
+run 0 user list --json
+json_check "'bob' not in [u['name'] for u in j]"
+
+echo "== key files"
+run 1 user add bob --key "$TMP/bob"
+err_has "is a private key file"
+run 1 user add bob --key "$TMP/alice"
+err_has "is a private key file"
+cat "$TMP/bob.pub" "$TMP/alice2.pub" >"$TMP/two.pub"
+run 1 user add bob --key "$TMP/two.pub"
+err_has "more than one key line"
+: >"$TMP/empty.pub"
+run 1 user add bob --key "$TMP/empty.pub"
+err_has "holds no public key"
+ssh-keygen -q -t rsa -b 1024 -N '' -C weak -f "$TMP/rsa1024"
+run 1 user add bob --key "$TMP/rsa1024.pub"
+err_has "RSA key of 1024 bits, which is too weak"
+if ssh-keygen -q -t dsa -N '' -C dsa -f "$TMP/dsa" 2>/dev/null; then
+	run 1 user add bob --key "$TMP/dsa.pub"
+else # an OpenSSH without DSA: the key line is refused by its type
+	echo "ssh-dss AAAAB3NzaC1kc3MAAAA= dsa" >"$TMP/dsa.pub"
+	run 1 user add bob --key "$TMP/dsa.pub"
+fi
+err_has "DSA key, which is too weak"
+# Comments and blank lines around the one key are fine; so is RSA 2048.
+printf '# bob at work\n\n%s\n\n' "$(cat "$TMP/bob.pub")" >"$TMP/bob-note.pub"
+ssh-keygen -q -t rsa -b 2048 -N '' -C bob-rsa -f "$TMP/rsa2048"
+run 0 user add bob --key "$TMP/bob-note.pub" --key "$TMP/rsa2048.pub"
+run 0 user list --json
+json_check "len([u for u in j if u['name'] == 'bob'][0]['keys']) == 2"
+
+echo "== passwords with a NUL byte"
+printf 'Corr3ct\0Horse\n' >"$TMP/nul-password"
+STDIN_FILE=$TMP/nul-password
+run 1 user add erin --password-stdin
+err_has "NUL byte"
+run 0 user list --json
+json_check "'erin' not in [u['name'] for u in j]"
+
+echo "== rejected values are echoed escaped"
+run 2 user add $'evil\x1b[31mname'
+err_has 'evil\x1b[31mname'
+no_raw_controls "$ERR"
+run 1 user disable $'no\nbody\xc2\x9b\xe2\x80\xae\xff'
+err_has 'no user no\x0abody\u009b\u202e\xff'
+no_raw_controls "$ERR"
+run 2 user list $'--\x1b]0;title\x07'
+err_has 'unknown option --\x1b]0;title\x07'
+no_raw_controls "$ERR"
+run 2 $'frob\x1bnicate'
+err_has "no verb 'frob\\x1bnicate'"
+no_raw_controls "$ERR"
+
 echo "== targets"
 ssh-keygen -q -t ed25519 -N '' -C target-id -f "$TMP/id"
 ssh-keygen -q -t ed25519 -N '' -C target-hk -f "$TMP/hk"
@@ -199,6 +281,35 @@ run 2 target add db3 --ssh 'db_3!.example:22' --login care \
 err_has "host name"
 run 2 target add DB3 --ssh 127.0.0.1:2203 --login care --identity "$TMP/id" \
 	--host-key "$TMP/hk.pub"
+for bad in 0.0.0.0:22 '[::]:22' 0.1.2.3:22 255.255.255.255:22 224.0.0.1:22 \
+	239.255.255.250:22 '[ff02::1]:22' '[::ffff:0.0.0.0]:22' \
+	'[::ffff:224.0.0.1]:22' 0:22 0x7f000001:22 127.1:22 4294967295:22; do
+	run 2 target add db3 --ssh "$bad" --login care --identity "$TMP/id" \
+		--host-key "$TMP/hk.pub"
+	err_has "invalid --ssh '$bad'"
+done
+run 2 target add db3 --ssh 0.0.0.0:22 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has "0.0.0.0 is an unspecified (0.0.0.0/8) address, not a host"
+run 2 target add db3 --ssh '[::]:22' --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has ":: is the unspecified address"
+run 2 target add db3 --ssh 255.255.255.255:22 --login care \
+	--identity "$TMP/id" --host-key "$TMP/hk.pub"
+err_has "the broadcast address"
+run 2 target add db3 --ssh '[ff02::1]:22' --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has "a multicast address"
+run 2 target add db3 --ssh 0:22 --login care --identity "$TMP/id" \
+	--host-key "$TMP/hk.pub"
+err_has "four decimal numbers"
+run 2 target add db3 --ssh 127.0.0.1:2203 --login $'ca\x1bre' \
+	--identity "$TMP/id" --host-key "$TMP/hk.pub"
+err_has "--login must be one line of text without control characters"
+no_raw_controls "$ERR"
+run 2 target add db3 --ssh 127.0.0.1:2203 --login $'ca\xffre' \
+	--identity "$TMP/id" --host-key "$TMP/hk.pub"
+err_has "--login is not valid UTF-8"
 run 0 target list
 out_has db1
 out_has "$hk_fp"
@@ -251,6 +362,12 @@ run 1 role add oncall
 err_has "role oncall already exists"
 run 2 role add broken --max-session 5x
 run 2 role add broken --channels shell,bogus
+for bad in 'shell,' ',shell' 'shell,,exec' ','; do
+	run 2 role add broken --channels "$bad"
+	err_has "invalid --channels '$bad': an empty item"
+done
+run 2 role add broken --channels ''
+err_has "at least one kind"
 run 0 role add readonly --idle-timeout 15m --channels shell,sftp
 run 0 role grant oncall db1
 run 1 role grant oncall db1
@@ -320,6 +437,30 @@ run 1 revoke 9999
 err_has "no activation 9999"
 run 2 revoke abc
 run 2 activate alice oncall --for 1h --reason $'two\nlines'
+
+echo "== free text"
+run 2 activate alice oncall --for 1h --reason $'bad \xff byte'
+err_has "--reason is not valid UTF-8 text"
+run 2 activate alice oncall --for 1h --reason $'overlong \xc0\xaf slash'
+err_has "not valid UTF-8"
+run 2 activate alice oncall --for 1h --reason $'surrogate \xed\xa0\x80'
+err_has "not valid UTF-8"
+run 2 activate alice oncall --for 1h --reason $'tab\there'
+err_has "without control characters (it holds U+0009)"
+run 2 activate alice oncall --for 1h --reason $'esc \x1b[2J'
+err_has "(it holds U+001B)"
+run 2 activate alice oncall --for 1h --reason $'del \x7f'
+err_has "(it holds U+007F)"
+run 2 activate alice oncall --for 1h --reason $'c1 \xc2\x9b31m'
+err_has "(it holds U+009B)"
+run 2 activate alice oncall --for 1h --reason $'ticket \xe2\x80\xae24'
+err_has "bidirectional override or isolate characters (it holds U+202E)"
+run 2 activate alice oncall --for 1h --reason $'isolate \xe2\x81\xa6x'
+err_has "(it holds U+2066)"
+run 2 activate alice oncall --for 1h --reason "$(printf 'x%.0s' {1..512})"
+err_has "--reason is too long: at most 511 bytes"
+run 0 activations --json
+json_check "[a['state'] for a in j] == ['revoked']"
 # A pending request (as approval-gated roles leave them) and an active
 # activation whose window has passed, as the store holds them.
 python3 - "$STATE/pimgate.db" <<'EOF'
@@ -345,7 +486,87 @@ run 1 revoke "$pending"
 err_has "activation $pending is denied, not active"
 run 1 revoke "$past"
 err_has "activation $past is expired, not active"
+
+echo "== rows already stored with bad bytes"
+python3 - "$STATE/pimgate.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+bad = b"bad \xff\xfe \x1b[31m red \xc2\x9b \xe2\x80\xae end \xe2\x82"
+db.execute("INSERT INTO activations (user_id, role_id, state, start,"
+           " \"end\", reason, requested_by, created, ended) VALUES ("
+           "(SELECT id FROM users WHERE name = 'alice'),"
+           "(SELECT id FROM roles WHERE name = 'oncall'), 'denied',"
+           " 1000000000, 1000003600, CAST(? AS TEXT), 'alice', 1000000000,"
+           " 1000000001)", (bad,))
+db.execute("INSERT INTO users (name, enabled, created) VALUES"
+           " (CAST(? AS TEXT), 1, 1000000000)", (b"mal\xffory\x1b",))
+db.commit()
+EOF
+run 0 activations --json
+json_ok
+json_check "[a for a in j if a['state'] == 'denied' and \
+a['reason'].startswith('bad ')][0]['reason'] == \
+'bad \ufffd\ufffd \x1b[31m red \x9b \u202e end \ufffd\ufffd'"
+run 0 activations
+out_has "bad ?? ?[31m red ? ? end ??"
+no_raw_controls "$OUT"
+run 0 user list --json
+json_ok
+json_check "'mal\ufffdory\x1b' in [u['name'] for u in j]"
+run 0 user list
+out_has "mal?ory?"
+no_raw_controls "$OUT"
+python3 - "$STATE/pimgate.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM users WHERE name = CAST(? AS TEXT)",
+           (b"mal\xffory\x1b",))
+db.commit()
+EOF
+
+echo "== unassign ends live activations"
+# A live activation and a pending request of the role, and a pending
+# request of another role that unassign must leave alone.
+run 0 activate alice oncall --for 1h --reason "soin à domicile, ticket 7"
+live=$(cat "$OUT")
+run 0 activations --json
+json_check "[a for a in j if a['id'] == $live][0]['reason'] == \
+'soin à domicile, ticket 7'"
+python3 - "$STATE/pimgate.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for role in ("oncall", "readonly"):
+    db.execute("INSERT INTO activations (user_id, role_id, state, start,"
+               " \"end\", reason, requested_by, created) VALUES ("
+               "(SELECT id FROM users WHERE name = 'alice'),"
+               "(SELECT id FROM roles WHERE name = ?), 'pending',"
+               " 4102444800, 4102448400, 'later', 'alice', 1000000000)",
+               (role,))
+db.commit()
+EOF
+run 0 activations --json
+pending2=$(python3 -c 'import json,sys; print([a["id"] for a in
+json.load(open(sys.argv[1])) if a["state"] == "pending" and
+a["role"] == "oncall"][0])' "$OUT")
+other=$(python3 -c 'import json,sys; print([a["id"] for a in
+json.load(open(sys.argv[1])) if a["state"] == "pending" and
+a["role"] == "readonly"][0])' "$OUT")
 run 0 unassign alice oncall
+out_has "unassign alice oncall; ended activations $pending2, $live"
+run 0 activations --json
+json_check "[a for a in j if a['id'] == $live][0]['state'] == 'revoked'"
+json_check "[a for a in j if a['id'] == $pending2][0]['state'] == 'cancelled'"
+json_check "[a for a in j if a['id'] == $other][0]['state'] == 'pending'"
+json_check "[a for a in j if a['id'] == $past][0]['state'] == 'expired'"
+json_check "[a for a in j if a['id'] == $act][0]['state'] == 'revoked'"
+# Assigning the role again revives nothing.
+run 0 assign alice oncall --eligible
+run 0 activations --json
+json_check "not [a for a in j if a['role'] == 'oncall' and \
+a['state'] in ('active', 'pending')]"
+run 0 unassign alice oncall
+out_has "unassign alice oncall"
+out_lacks "ended"
 run 1 unassign alice oncall
 err_has "alice holds no assignment of oncall"
 
@@ -357,6 +578,15 @@ json_check "j == []"
 run 1 replay 1
 err_has "no session 1"
 run 2 replay 1 --speed fast
+for bad in 0.001 0.009 1000.5 1001 -1 +1 1e2 0x10 inf nan ' 1' 1..2 .; do
+	run 2 replay 1 --speed "$bad"
+	err_has "invalid --speed '$bad': 0 (no delay) or a number from 0.01 to"
+done
+# In range: parsed, then refused for the missing session (exit 1).
+for good in 0 0.0 0.01 .5 1 1000; do
+	run 1 replay 1 --speed "$good"
+	err_has "no session 1"
+done
 # A finished session with one recording, as the daemon would leave it.
 cat >"$STATE/recordings/1.cast" <<'EOF'
 {"version": 2, "width": 80, "height": 24, "timestamp": 1767225600}
@@ -383,6 +613,8 @@ json_check "j[0]['id'] == 1 and j[0]['end_reason'] == 'exit'"
 json_check "j[0]['bytes_out'] == 35 and j[0]['live'] is False"
 run 0 replay 1 --speed 0
 out_has "hello from the recording"
+out_has bye
+run 0 replay 1 --speed 1000
 out_has bye
 
 echo "== secrets never shown"
@@ -415,6 +647,9 @@ for w in want:
         sys.exit("FAIL: no audit event '%s' in %r" % (w, details))
 if any(r[1] != "admin" or not r[0].startswith("admin:") for r in rows):
     sys.exit("FAIL: audit actor/event wrong: %r" % rows)
+if not any(d.startswith("unassign alice oncall; ended activations ")
+           for d in details):
+    sys.exit("FAIL: unassign did not audit the activations it ended")
 if any(sys.argv[2] in d for d in details):
     sys.exit("FAIL: the password is in the audit trail")
 EOF

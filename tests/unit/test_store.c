@@ -272,6 +272,56 @@ test_user_keys_and_list(void **state)
 	free(k);
 }
 
+/* Who holds a key: the type and base64 parts count, comments and
+ * blanks do not. */
+static void
+test_user_key_owner(void **state)
+{
+	struct fx *f = *state;
+	char owner[STORE_NAME_MAX];
+	int64_t a, b;
+
+	a = add_user(f->st, "alice");
+	b = add_user(f->st, "bob");
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-ed25519 AAAA1", owner, 64),
+	    PIM_ENOTFOUND);
+	assert_int_equal(
+	    store_user_key_add(f->st, a, "ssh-ed25519 AAAA1 alice@home"),
+	    PIM_OK);
+	assert_int_equal(
+	    store_user_key_add(f->st, b, "ssh-ed25519 AAAA2"), PIM_OK);
+
+	assert_int_equal(store_user_key_owner(
+			     f->st, "ssh-ed25519 AAAA1", owner, sizeof(owner)),
+	    PIM_OK);
+	assert_string_equal(owner, "alice");
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-ed25519\tAAAA2  other comment\n",
+		owner, sizeof(owner)),
+	    PIM_OK);
+	assert_string_equal(owner, "bob");
+
+	/* A prefix, another type or another key is not the same key. */
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-ed25519 AAAA", owner, 64),
+	    PIM_ENOTFOUND);
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-rsa AAAA1", owner, 64),
+	    PIM_ENOTFOUND);
+	assert_int_equal(store_user_key_owner(
+			     f->st, "ssh-ed25519 AAAA3 alice@home", owner, 64),
+	    PIM_ENOTFOUND);
+
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-ed25519", owner, 64), PIM_EINVAL);
+	assert_int_equal(
+	    store_user_key_owner(f->st, "", owner, 64), PIM_EINVAL);
+	assert_int_equal(
+	    store_user_key_owner(f->st, "ssh-ed25519 AAAA1", owner, 3),
+	    PIM_EINVAL);
+}
+
 /* A callback that queries the store while the list is running. */
 static int
 nested_get(const struct store_user *u, void *arg)
@@ -848,6 +898,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_users, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_user_keys_and_list, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_user_key_owner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_reentrant_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
