@@ -242,6 +242,12 @@ int store_session_recordings(struct store *st, int64_t id,
     int (*cb)(const char *path, void *arg), void *arg);
 /* Newest first. */
 int store_session_list(struct store *st, store_session_cb cb, void *arg);
+/* Asks for live session ID to be ended by the node that holds it; BY
+ * names who asked. ENOTFOUND if ID is not live or already asked. */
+int store_session_request_kill(struct store *st, int64_t id, const char *by);
+/* Copies who asked for session ID to end into BY ("" if nobody). */
+int store_session_kill_requested(
+    struct store *st, int64_t id, char *by, size_t size);
 /* Ends every session with end 0 (left by a crashed daemon) with REASON. */
 int store_session_end_all_live(
     struct store *st, int64_t now, const char *reason, int *count);

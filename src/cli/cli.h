@@ -239,6 +239,7 @@ int cmd_activations(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_sessions(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_replay(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -50,6 +50,7 @@ const struct cli_cmd cli_commands[] = {
     {"revoke", "ID", "revoke an active (or deny a pending) activation",
 	cmd_revoke},
     {"sessions", "[--json]", "list sessions, newest first", cmd_sessions},
+    {"kill", "SESSION", "end a live session now (reason killed)", cmd_kill},
     {"replay", "SESSION [--speed X]",
 	"play a session's recordings (--speed 0.01 to 1000; 0: no delay)",
 	cmd_replay},

@@ -225,3 +225,50 @@ cmd_replay(struct cli_ctx *ctx, int argc, char **argv)
 		return rc != CLI_OK ? rc : CLI_FAIL;
 	return replay_session(ctx, id, speed);
 }
+
+/* Asks the daemon holding session ID to end it; it notices within
+ * [server] store_poll_ms and ends it with reason "killed". */
+static int
+session_kill_tx(struct cli_ctx *ctx, int64_t id)
+{
+	struct store_session s;
+	int rc;
+
+	rc = store_session_get(ctx->st, id, &s);
+	if (rc == PIM_ENOTFOUND)
+		return cli_fail("no session %lld", (long long)id);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot read the session");
+	if (s.end != 0)
+		return cli_fail("session %lld has already ended (%s)",
+		    (long long)id, s.end_reason);
+	rc = store_session_request_kill(ctx->st, id, ctx->actor);
+	if (rc == PIM_ENOTFOUND)
+		return cli_fail(
+		    "session %lld is already being ended", (long long)id);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot end the session");
+	return cli_audit(ctx, s.user, s.target, s.role,
+	    "kill session %lld of %s on %s", (long long)id, s.user, s.target);
+}
+
+int
+cmd_kill(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *arg;
+	struct store *st;
+	int64_t id;
+	int rc;
+
+	rc = cli_parse(argc, argv, NULL, &arg, 1);
+	if (rc != CLI_OK)
+		return rc;
+	if (!cli_parse_id(arg, &id))
+		return cli_bad_arg("invalid session id '%s'", arg);
+	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
+		return CLI_FAIL;
+	rc = cli_end(ctx, session_kill_tx(ctx, id));
+	if (rc == CLI_OK)
+		printf("session %lld will be ended\n", (long long)id);
+	return rc;
+}

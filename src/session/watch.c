@@ -39,6 +39,22 @@ session_move_deadline(struct session *s, const struct admission *next)
 	session_arm_deadline(s);
 }
 
+/* An admin asked (pimctl kill) for S to end: end it. */
+static bool
+session_kill_requested(struct session *s)
+{
+	char by[STORE_NAME_MAX];
+
+	if (store_session_kill_requested(
+		s->mgr->st, s->row.id, by, sizeof(by)) != PIM_OK ||
+	    by[0] == '\0')
+		return false;
+	log_info("session kill requested session=%lld by=%s",
+	    (long long)s->row.id, by);
+	session_end(s, END_KILLED, NULL);
+	return true;
+}
+
 bool
 session_recheck(struct session *s)
 {
@@ -49,6 +65,8 @@ session_recheck(struct session *s)
 	int rc;
 
 	if (s->state != SESSION_OPEN)
+		return false;
+	if (session_kill_requested(s))
 		return false;
 	rc = policy_recheck(s->mgr->st, &s->adm, s->row.start, clock_now(),
 	    &next, &end_reason, reason, sizeof(reason));

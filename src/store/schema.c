@@ -123,9 +123,15 @@ static const char schema_v1[] =
     "CREATE INDEX audit_ts ON audit(ts_ms);"
     "CREATE INDEX audit_user ON audit(user, ts_ms);";
 
+/* Version 2: an admin may ask for a live session to be ended; the node
+ * that holds it sees the request and ends it with reason "killed". */
+static const char schema_v2[] =
+    "ALTER TABLE sessions ADD COLUMN kill_by TEXT NOT NULL DEFAULT '';";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

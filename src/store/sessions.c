@@ -247,3 +247,43 @@ store_session_end_all_live(
 	store_stmt_put(st, STMT_SESSION_END_LIVE, s);
 	return r;
 }
+
+int
+store_session_request_kill(struct store *st, int64_t id, const char *by)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_SESSION_KILL,
+	    "UPDATE sessions SET kill_by = ?2"
+	    " WHERE id = ?1 AND \"end\" = 0 AND kill_by = ''",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	store_bind_text(s, 2, by);
+	r = store_step_change(st, s, "asking for a session to end");
+	if (r == PIM_ENOTFOUND)
+		store_err(st, r, "no live session %lld", (long long)id);
+	store_stmt_put(st, STMT_SESSION_KILL, s);
+	return r;
+}
+
+int
+store_session_kill_requested(
+    struct store *st, int64_t id, char *by, size_t size)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_SESSION_KILL_BY,
+	    "SELECT kill_by FROM sessions WHERE id = ?1", &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	r = store_step_row(st, s, "reading a session's kill request");
+	if (r == PIM_OK)
+		store_col_text(s, 0, by, size);
+	store_stmt_put(st, STMT_SESSION_KILL_BY, s);
+	return r;
+}

@@ -52,8 +52,20 @@ acted=$(now)
 ends_within unassign "$sid" revoked "unassign"
 last=$sid
 
-log "disabling the user ends the live session"
+log "pimctl kill ends the live session"
 pimctl assign alice ops --active
+start_live kill "$last"
+pimctl kill "$sid"
+acted=$(now)
+ends_within kill "$sid" killed "pimctl kill"
+assert_match "$(cat "$T/kill.err")" 'administrator ended' "the kill notice"
+if pimctl kill "$sid" 2>"$T/kill2.err"; then
+	fail "a second kill of an ended session succeeded"
+fi
+assert_match "$(cat "$T/kill2.err")" 'already ended' "second kill"
+last=$sid
+
+log "disabling the user ends the live session"
 start_live disable "$last"
 pimctl user disable alice
 acted=$(now)

@@ -131,14 +131,14 @@ test_open_reopen(void **state)
 
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_schema_version(f->st), 2);
 	id = add_user(f->st, "alice");
 	store_close(f->st);
 	f->st = NULL;
 
 	/* Reopen without create: same data, no second migration. */
 	assert_int_equal(store_open(f->path, false, &f->st), PIM_OK);
-	assert_int_equal(store_schema_version(f->st), 1);
+	assert_int_equal(store_schema_version(f->st), 2);
 	{
 		struct store_user u;
 
@@ -713,6 +713,36 @@ begin_session(struct store *st, const char *user)
 }
 
 static void
+test_session_kill(void **state)
+{
+	struct fx *f = *state;
+	char by[STORE_NAME_MAX];
+	int64_t id = begin_session(f->st, "alice");
+
+	assert_int_equal(
+	    store_session_kill_requested(f->st, id, by, sizeof(by)), PIM_OK);
+	assert_string_equal(by, "");
+	assert_int_equal(
+	    store_session_request_kill(f->st, id, "admin:root"), PIM_OK);
+	assert_int_equal(
+	    store_session_kill_requested(f->st, id, by, sizeof(by)), PIM_OK);
+	assert_string_equal(by, "admin:root");
+	/* Asked once; an ended or unknown session cannot be asked. */
+	assert_int_equal(
+	    store_session_request_kill(f->st, id, "admin:x"), PIM_ENOTFOUND);
+	assert_int_equal(
+	    store_session_end(f->st, id, T0 + 5, "killed", 0, 0), PIM_OK);
+	id = begin_session(f->st, "bob");
+	assert_int_equal(
+	    store_session_end(f->st, id, T0 + 5, "exit", 0, 0), PIM_OK);
+	assert_int_equal(
+	    store_session_request_kill(f->st, id, "admin:root"), PIM_ENOTFOUND);
+	assert_int_equal(store_session_request_kill(f->st, 999, "admin:root"),
+	    PIM_ENOTFOUND);
+	assert_int_equal(store_schema_version(f->st), 2);
+}
+
+static void
 test_sessions(void **state)
 {
 	struct fx *f = *state;
@@ -908,6 +938,7 @@ main(void)
 	    cmocka_unit_test(test_activation_states),
 	    cmocka_unit_test_setup_teardown(test_activations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_kill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
