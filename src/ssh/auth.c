@@ -58,6 +58,7 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 	str_copy(c->user, user, sizeof(c->user));
 	str_copy(c->target, target, sizeof(c->target));
 	c->authed = true;
+	c->authed_at_us = clock_mono_us();
 	return SSH_AUTH_SUCCESS;
 }
 

@@ -129,6 +129,9 @@ conn_session_end(void *arg, const char *reason, const char *message)
 	if (c->state >= CONN_ENDING)
 		return;
 	str_copy(c->end_message, message, sizeof(c->end_message));
+	/* A target that failed right after login: the client is about to
+	 * open the channel that can carry the reason. */
+	c->wait_first_channel = strcmp(reason, END_UPSTREAM) == 0;
 	c->state = CONN_ENDING;
 	c->ending_since_us = clock_mono_us();
 	conn_set_timer(c, CLOSE_GRACE_MS);
@@ -231,7 +234,10 @@ conn_steps(struct conn *c)
 		if (c->state == CONN_ENDING && p->state != CH_DONE)
 			chpair_end(p, c->end_message);
 		chpair_step(p);
-		if (p->state == CH_DONE)
+		/* When ending, a pair stays until the client confirms its
+		 * close, so that nothing it has yet to read is reset. */
+		if (p->state == CH_DONE &&
+		    (c->state != CONN_ENDING || p->c_closed))
 			chpair_free(p);
 		if (c->client_gone)
 			return;
@@ -269,19 +275,32 @@ conn_rounds(struct conn *c)
 		conn_kick(c);
 }
 
-/* Ending: every channel has been told and closed; the client normally
- * hangs up by itself then. Whatever is left after the grace is dropped
- * (ssh_disconnect discards unsent output, so never earlier). */
+/* While ending, a connection that never opened a channel gets this long
+ * to open one that carries the message (a failure right after login). */
+#define FIRST_CHANNEL_WAIT_US 3000000
+
+/* Ending: once every channel has been told, closed on both sides, and
+ * the output has left (ssh_disconnect discards unsent output), drop the
+ * connection;
+ * clients such as "ssh -N" never hang up by themselves. Whatever is left
+ * after the grace is dropped anyway. */
 static void
 conn_check_ended(struct conn *c)
 {
-	int64_t waited_ms;
+	int64_t now = clock_mono_us();
+	int64_t waited_ms = (now - c->ending_since_us) / 1000;
+	bool young = c->next_no == 0 && c->wait_first_channel &&
+		     now - c->authed_at_us < FIRST_CHANNEL_WAIT_US;
+	bool told = TAILQ_EMPTY(&c->chans) && !young &&
+		    !(ssh_get_status(c->s) & SSH_WRITE_PENDING);
 
 	if (c->state != CONN_ENDING)
 		return;
-	waited_ms = (clock_mono_us() - c->ending_since_us) / 1000;
-	if (waited_ms < CLOSE_GRACE_MS)
+	if (!told && waited_ms < CLOSE_GRACE_MS) {
+		/* Come back: the timer may have fired a little early. */
+		conn_set_timer(c, CLOSE_GRACE_MS - waited_ms + 1);
 		return;
+	}
 	/* Make the DISCONNECT message go out before the socket closes. */
 	ssh_set_fd_towrite(c->s);
 	ssh_disconnect(c->s);

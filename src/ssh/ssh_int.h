@@ -179,6 +179,8 @@ struct conn {
 	char user[STORE_NAME_MAX];
 	char target[STORE_NAME_MAX];
 	bool authed;
+	int64_t authed_at_us;
+	bool wait_first_channel; /* ending: a channel may yet carry why */
 	bool counted_unauthed;
 	bool admitted_checked;
 	int auth_tries;

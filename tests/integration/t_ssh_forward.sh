@@ -57,9 +57,17 @@ GW_TIMEOUT=60 gw_ssh_bg fwd alice:host1 -N -o ExitOnForwardFailure=yes \
 client=$BG_PID
 wait_for_port "$LPORT" "$client" "ssh -L" 20 || fail "ssh -L did not listen"
 assert_eq ping-through-bastion "$(echo_through "$LPORT")" "echo via -L"
-mark=$(audit_max_id)
-kill "$client"
+
+log "ssh -N -L is dropped within a second when its session is ended"
+sid=$(newest_session_id)
+pimctl kill "$sid"
+acted=$(now)
 bg_wait "$client"
+late=$(elapsed "$acted" "$BG_END")
+log "ssh -N -L: client dropped $late s after pimctl kill"
+at_most "$late" 1.0 || fail "the forwarding client outlived its kill by $late s"
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives"
+assert_eq killed "$(session_field "$sid" end_reason)" "end reason"
 
 log "ssh -L under a role that does not"
 pimctl unassign alice fwd

@@ -65,6 +65,22 @@ fi
 assert_match "$(cat "$T/kill2.err")" 'already ended' "second kill"
 last=$sid
 
+log "a client that never hangs up by itself (ssh -N) is dropped too"
+GW_TIMEOUT=40 gw_ssh_bg nochan alice:host1 -N
+client=$BG_PID
+sid=$(wait_new_session "$last")
+wait_until session_live "$sid" --timeout 5 || fail "session $sid not live"
+pimctl kill "$sid"
+acted=$(now)
+bg_wait "$client"
+late=$(elapsed "$acted" "$BG_END")
+log "ssh -N: client dropped $late s after pimctl kill"
+at_most "$late" "$KILL_BOUND" ||
+	fail "an ssh -N session outlived its kill by $late s"
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives"
+assert_eq killed "$(session_field "$sid" end_reason)" "end reason"
+last=$sid
+
 log "disabling the user ends the live session"
 start_live disable "$last"
 pimctl user disable alice
