@@ -321,8 +321,8 @@ ch_kind_bit(enum ch_req req)
 }
 
 /* True if the recordings disk keeps the configured free space. */
-static bool
-ch_recording_space(const struct config *cfg)
+bool
+chpair_recording_space(const struct config *cfg)
 {
 	struct statvfs sv;
 
@@ -339,7 +339,7 @@ ch_start_recording(struct chpair *p)
 	struct cast_header h = {0};
 	char path[STORE_PATH_MAX];
 
-	if (!ch_recording_space(p->conn->front->cfg)) {
+	if (!chpair_recording_space(p->conn->front->cfg)) {
 		log_error("recordings disk below its free-space floor dir=%s",
 		    p->conn->front->cfg->recordings_dir);
 		return PIM_EIO;
@@ -394,7 +394,10 @@ ch_admit(struct chpair *p)
 		ch_fail(p, msg);
 		return;
 	}
-	if (p->req != REQ_SFTP && ch_start_recording(p) != PIM_OK) {
+	/* sftp is not a terminal: no asciicast, but the disk must still
+	 * have room for what its session records. */
+	if (p->req == REQ_SFTP ? !chpair_recording_space(c->front->cfg)
+			       : ch_start_recording(p) != PIM_OK) {
 		session_audit(c->sess, AUDIT_CHANNEL, "refused",
 		    "recording could not be started");
 		ch_fail(p,
@@ -624,8 +627,21 @@ ch_flush_recording(struct chpair *p)
 		p->cast_failed = true;
 }
 
-/* A recording that failed, or grew past [recording] max_size, ends its
- * session: nothing is relayed that is not recorded. */
+/* Bytes recorded by every channel of C so far. */
+static int64_t
+conn_recorded_bytes(const struct conn *c)
+{
+	const struct chpair *q;
+	int64_t n = c->recorded_done;
+
+	TAILQ_FOREACH(q, &c->chans, entry)
+	n += q->cast != NULL ? cast_bytes(q->cast) : 0;
+	return n;
+}
+
+/* A recording that failed, or a session whose recordings grew past
+ * [recording] max_size, ends the session: nothing is relayed that is not
+ * recorded. */
 static void
 ch_check_recording(struct chpair *p)
 {
@@ -640,7 +656,7 @@ ch_check_recording(struct chpair *p)
 		    "session ended");
 		return;
 	}
-	if (max <= 0 || cast_bytes(p->cast) <= max)
+	if (max <= 0 || conn_recorded_bytes(p->conn) <= max)
 		return;
 	snprintf(size, sizeof(size), "%lld MiB", (long long)(max >> 20));
 	snprintf(msg, sizeof(msg),
@@ -830,6 +846,8 @@ chpair_free(struct chpair *p)
 
 	TAILQ_REMOVE(&c->chans, p, entry);
 	c->nchans--;
+	if (p->cast != NULL)
+		c->recorded_done += cast_bytes(p->cast);
 	if (p->cast != NULL && cast_close(p->cast) != PIM_OK)
 		log_error("recording incomplete session=%lld channel=%d",
 		    (long long)(c->sess ? session_id(c->sess) : 0), p->no);

@@ -56,6 +56,9 @@ fwd_open(struct conn *c, ssh_message msg)
 	}
 	if (c->nchans >= SSH_MAX_CHANNELS)
 		return fwd_refuse(c, "too many channels on one connection");
+	if (!chpair_recording_space(c->front->cfg))
+		return fwd_refuse(c, "the recordings disk is below its "
+				     "free-space floor");
 	p = chpair_open(c);
 	if (p == NULL)
 		return 1;

@@ -181,6 +181,7 @@ struct conn {
 	bool authed;
 	int64_t authed_at_us;
 	bool wait_first_channel; /* ending: a channel may yet carry why */
+	int64_t recorded_done; /* recording bytes of closed channels */
 	bool counted_unauthed;
 	bool admitted_checked;
 	int auth_tries;
@@ -235,6 +236,8 @@ struct chpair *chpair_open(struct conn *c);
 void chpair_step(struct chpair *p);
 void chpair_end(struct chpair *p, const char *message);
 void chpair_free(struct chpair *p);
+/* True if the recordings disk keeps [recording] min_free. */
+bool chpair_recording_space(const struct config *cfg);
 /* Changes whenever the pair's buffers, windows or state change. */
 uint64_t chpair_mark(const struct chpair *p);
 

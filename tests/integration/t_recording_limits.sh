@@ -35,4 +35,10 @@ run_capture full gw_ssh alice:host1 'echo should-not-run'
 [[ "$OUT" != *should-not-run* ]] || fail "the command ran"
 assert_match "$ERR" 'cannot be recorded' "the reason on stderr"
 assert_match "$(audit_refusals_since "$mark")" 'recording' "the audit entry"
+printf 'ls /\n' >"$T/batch"
+run_capture fullsftp timeout 60 sftp -F /dev/null -P "$SSH_PORT" \
+	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o IdentityAgent=none -o BatchMode=yes -o IdentitiesOnly=yes \
+	-i "$ALICE_KEY" -o User=alice:host1 -b "$T/batch" 127.0.0.1
+((RC != 0)) || fail "sftp ran without room for what the session records"
 log PASS
