@@ -25,6 +25,9 @@ struct store;
  * file is created owner-only (0600). */
 int store_open(const char *path, bool create, struct store **out);
 void store_close(struct store *st);
+/* How long a call may wait for another connection's lock before it
+ * fails with PIM_EBUSY (the daemon keeps this short: its loop waits). */
+void store_set_busy_timeout(struct store *st, int ms);
 /* The last error's text (never NULL; "" if none). */
 const char *store_errmsg(const struct store *st);
 /* Changes whenever another connection (pimctl) commits; cheap. */

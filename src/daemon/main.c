@@ -19,6 +19,8 @@
 
 /* How long live sessions get to close after SIGTERM. */
 #define SHUTDOWN_GRACE_MS 3000
+/* How long one store call of the daemon may wait for pimctl's lock. */
+#define DAEMON_STORE_BUSY_MS 40
 
 struct daemon {
 	struct config cfg;
@@ -100,6 +102,10 @@ daemon_open_state(struct daemon *d)
 		log_error("cannot open the store %s", d->cfg.db_path);
 		return PIM_ESTORE;
 	}
+	/* The loop waits while the store is locked: never for long. A call
+	 * that gives up fails closed (refusals) or is retried (session
+	 * ends). */
+	store_set_busy_timeout(d->st, DAEMON_STORE_BUSY_MS);
 	if (vault_open(d->cfg.secret_key, &d->vault) != PIM_OK) {
 		log_error("cannot open the secret key %s (missing, or readable "
 			  "by others)",

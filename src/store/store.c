@@ -185,3 +185,9 @@ store_rollback(struct store *st)
 	if (store_run(st, STMT_ROLLBACK, "ROLLBACK", "rolling back") != PIM_OK)
 		log_warn("store: %s", st->errmsg);
 }
+
+void
+store_set_busy_timeout(struct store *st, int ms)
+{
+	sqlite3_busy_timeout(st->db, ms);
+}
