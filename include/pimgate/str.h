@@ -22,4 +22,9 @@ bool str_printf(char *dst, size_t size, const char *fmt, ...)
  * long ends in "...". */
 void str_sanitize(char *dst, size_t size, const char *src);
 
+/* Like str_sanitize, for commands in audit details: runs of white space
+ * become one space, and a SRC too long keeps its head and its tail
+ * around " ... " (a payload cannot hide behind padding). */
+void str_summarize(char *dst, size_t size, const char *src);
+
 #endif

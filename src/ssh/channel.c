@@ -369,7 +369,7 @@ ch_audit_open(struct chpair *p)
 {
 	char detail[STORE_TEXT_MAX], cmd[STORE_TEXT_MAX - 16];
 
-	str_sanitize(cmd, sizeof(cmd), p->command ? p->command : "");
+	str_summarize(cmd, sizeof(cmd), p->command ? p->command : "");
 	snprintf(detail, sizeof(detail), "%s%s%s", ch_kind_name(p->req),
 	    p->command ? ": " : "", cmd);
 	session_audit(p->conn->sess, AUDIT_CHANNEL, "ok", detail);

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define STR_NAME_MAX 63
@@ -99,9 +100,13 @@ str_sanitize(char *dst, size_t size, const char *src)
 
 	if (size == 0)
 		return;
+	/* The output is never longer than the input: when all of it fits,
+	 * no room need be kept for "...". */
+	bool fits = strlen(src) < size;
+
 	while (*s != '\0') {
 		n = str_utf8_len(s);
-		if (out + (n ? n : 1) + 4 > size) {
+		if (!fits && out + (n ? n : 1) + 4 > size) {
 			/* Room for "..." and the terminator is kept. */
 			memcpy(dst + out, "...", 3);
 			out += 3;
@@ -117,4 +122,48 @@ str_sanitize(char *dst, size_t size, const char *src)
 		s += n;
 	}
 	dst[out] = '\0';
+}
+
+/* Copies the first N bytes of S (cut back to a UTF-8 boundary). */
+static size_t
+str_head_len(const char *s, size_t n)
+{
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+void
+str_summarize(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src), n = 0, i, keep, head, tail;
+	char *flat = malloc(len + 1);
+	bool space = false;
+
+	if (flat == NULL || size < 16) {
+		free(flat);
+		str_sanitize(dst, size, src);
+		return;
+	}
+	/* Runs of white space become one space, so padding hides nothing. */
+	for (i = 0; i < len; i++) {
+		bool ws = src[i] == ' ' || src[i] == '\t' || src[i] == '\n' ||
+			  src[i] == '\r' || src[i] == '\v' || src[i] == '\f';
+		if (!ws || !space)
+			flat[n++] = ws ? ' ' : src[i];
+		space = ws;
+	}
+	flat[n] = '\0';
+	keep = size - 1;
+	if (n > keep) {
+		/* The head and the tail, where a payload would hide. */
+		head = str_head_len(flat, (keep - 5) / 2);
+		tail = n - (keep - 5 - head);
+		while (tail < n && ((unsigned char)flat[tail] & 0xc0) == 0x80)
+			tail++;
+		memmove(flat + head + 5, flat + tail, n - tail + 1);
+		memcpy(flat + head, " ... ", 5);
+	}
+	str_sanitize(dst, size, flat);
+	free(flat);
 }

@@ -447,6 +447,32 @@ test_str_sanitize(void **state)
 	assert_string_equal(buf, "ab...");
 }
 
+static void
+test_str_summarize(void **state)
+{
+	char buf[32], big[1200];
+
+	(void)state;
+	str_summarize(buf, sizeof(buf), "ls   -l\t\t/tmp\n");
+	assert_string_equal(buf, "ls -l /tmp ");
+	/* Padding does not push a payload out of sight. */
+	memset(big, ' ', sizeof(big));
+	memcpy(big, "true", 4);
+	memcpy(big + 1000, ";echo HIDDEN", 12);
+	big[1012] = '\0';
+	str_summarize(buf, sizeof(buf), big);
+	assert_string_equal(buf, "true ;echo HIDDEN");
+	/* Too long: head and tail survive. */
+	memset(big, 'x', 600);
+	memcpy(big, "HEAD", 4);
+	memcpy(big + 596, "TAIL", 5);
+	str_summarize(buf, sizeof(buf), big);
+	assert_int_equal(strlen(buf), 31);
+	assert_memory_equal(buf, "HEAD", 4);
+	assert_string_equal(buf + 27, "TAIL");
+	assert_non_null(strstr(buf, " ... "));
+}
+
 int
 main(void)
 {
@@ -459,6 +485,7 @@ main(void)
 	    cmocka_unit_test(test_str_valid_name),
 	    cmocka_unit_test(test_str_copy_printf),
 	    cmocka_unit_test(test_str_sanitize),
+	    cmocka_unit_test(test_str_summarize),
 	    cmocka_unit_test_setup_teardown(
 		test_config_good, conf_setup, conf_teardown),
 	    cmocka_unit_test_setup_teardown(
