@@ -62,21 +62,24 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 	return SSH_AUTH_SUCCESS;
 }
 
-/* Takes one password check from the shared budget; false if spent. */
-static bool
-auth_password_budget(struct ssh_front *f)
+/* A password attempt over the budget: refused without a check, and
+ * audited in batches so that a flood cannot flood the audit log. */
+static int
+auth_unchecked(struct conn *c, const char *login, struct pw_source *src)
 {
-	int64_t now = clock_mono_us();
-	double add = (double)(now - f->pw_refill_us) * SSH_PW_RATE / 1e6;
+	unsigned n = budget_refused(src);
+	char why[160];
 
-	f->pw_refill_us = now;
-	f->pw_tokens += add;
-	if (f->pw_tokens > SSH_PW_BURST)
-		f->pw_tokens = SSH_PW_BURST;
-	if (f->pw_tokens < 1)
-		return false;
-	f->pw_tokens -= 1;
-	return true;
+	if (n == 0) {
+		if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
+			c->client_gone = true;
+		return SSH_AUTH_DENIED;
+	}
+	snprintf(why, sizeof(why),
+	    "not checked: too many password attempts from %s (%u since the "
+	    "last entry)",
+	    src->addr, n);
+	return auth_result(c, login, false, "password", why);
 }
 
 static int
@@ -85,15 +88,15 @@ auth_password_cb(
 {
 	struct conn *c = arg;
 	char user[STORE_NAME_MAX], target[STORE_NAME_MAX];
+	struct pw_source *src;
 	int rc;
 
 	if (c->authed)
 		return SSH_AUTH_DENIED;
 	if (!auth_split_login(login, user, target))
 		return auth_result(c, login, false, "password", "bad login");
-	if (!auth_password_budget(c->front))
-		return auth_result(c, login, false, "password",
-		    "too many password attempts on the bastion; not checked");
+	if (!budget_password(c->front, c->peer, &src))
+		return auth_unchecked(c, login, src);
 	rc = session_auth_password(c->front->mgr, user, password);
 	if (rc == PIM_ESTORE)
 		return auth_result(

@@ -1,0 +1,96 @@
+/* Password budgets. A password check (Argon2id) costs ~20 ms of the loop,
+ * so checks are rationed: per client address (so one source cannot use
+ * them all) and for the whole bastion (so many sources cannot stall the
+ * loop). Refused attempts are audited in batches, at most one entry per
+ * address every BUDGET_AUDIT_US. */
+#include <string.h>
+
+#include "pimgate/clock.h"
+#include "pimgate/str.h"
+
+#include "ssh_int.h"
+
+#define BUDGET_AUDIT_US 10000000
+
+static bool
+budget_take(struct budget *b, double rate, double burst, int64_t now)
+{
+	b->tokens += (double)(now - b->refill_us) * rate / 1e6;
+	b->refill_us = now;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (b->tokens < 1)
+		return false;
+	b->tokens -= 1;
+	return true;
+}
+
+/* The address part of PEER ("127.0.0.1:40000" -> "127.0.0.1"). */
+static void
+budget_addr(const char *peer, char *addr, size_t size)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon != NULL ? (size_t)(colon - peer) : strlen(peer);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(addr, peer, n);
+	addr[n] = '\0';
+}
+
+/* The slot of ADDR, or the least recently used one, made ADDR's. */
+static struct pw_source *
+budget_source(struct ssh_front *f, const char *addr, int64_t now)
+{
+	struct pw_source *s, *oldest = &f->pw_src[0];
+	size_t i;
+
+	for (i = 0; i < SSH_PW_SOURCES; i++) {
+		s = &f->pw_src[i];
+		if (strcmp(s->addr, addr) == 0)
+			return s;
+		if (s->b.refill_us < oldest->b.refill_us)
+			oldest = s;
+	}
+	memset(oldest, 0, sizeof(*oldest));
+	str_copy(oldest->addr, addr, sizeof(oldest->addr));
+	oldest->b.tokens = SSH_PW_SOURCE_BURST;
+	oldest->b.refill_us = now;
+	return oldest;
+}
+
+void
+budget_init(struct ssh_front *f)
+{
+	f->pw_all.tokens = SSH_PW_BURST;
+	f->pw_all.refill_us = clock_mono_us();
+}
+
+bool
+budget_password(struct ssh_front *f, const char *peer, struct pw_source **src)
+{
+	int64_t now = clock_mono_us();
+	char addr[64];
+
+	budget_addr(peer, addr, sizeof(addr));
+	*src = budget_source(f, addr, now);
+	if (!budget_take(
+		&(*src)->b, SSH_PW_SOURCE_RATE, SSH_PW_SOURCE_BURST, now))
+		return false;
+	return budget_take(&f->pw_all, SSH_PW_RATE, SSH_PW_BURST, now);
+}
+
+unsigned
+budget_refused(struct pw_source *src)
+{
+	int64_t now = clock_mono_us();
+	unsigned n;
+
+	src->refused++;
+	if (src->audited_us != 0 && now - src->audited_us < BUDGET_AUDIT_US)
+		return 0;
+	src->audited_us = now;
+	n = src->refused;
+	src->refused = 0;
+	return n;
+}
