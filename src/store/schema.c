@@ -128,10 +128,53 @@ static const char schema_v1[] =
 static const char schema_v2[] =
     "ALTER TABLE sessions ADD COLUMN kill_by TEXT NOT NULL DEFAULT '';";
 
+/* Version 3: multi-factor authentication. The TOTP secret is sealed by
+ * the vault; totp_step is the last time step a code was accepted for
+ * (a code is good once). */
+static const char schema_v3[] =
+    "ALTER TABLE users ADD COLUMN mfa_secret BLOB;"
+    "ALTER TABLE users ADD COLUMN mfa_at_login INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN totp_step INTEGER NOT NULL DEFAULT 0;";
+
+/* Version 4: PIM role settings and approvals. */
+static const char schema_v4[] =
+    "ALTER TABLE roles ADD COLUMN require_mfa INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN require_reason INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN min_reason_len INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN require_ticket INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN ticket_pattern TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE roles ADD COLUMN approvals INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN approvers TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE roles ADD COLUMN approval_ttl INTEGER NOT NULL"
+    " DEFAULT 86400;"
+    "ALTER TABLE roles ADD COLUMN allow_perm_eligible INTEGER NOT NULL"
+    " DEFAULT 1;"
+    "ALTER TABLE roles ADD COLUMN allow_perm_active INTEGER NOT NULL"
+    " DEFAULT 1;"
+    "ALTER TABLE roles ADD COLUMN max_assignment INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE roles ADD COLUMN break_glass INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE activations ADD COLUMN break_glass INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE activations ADD COLUMN approve_by INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "CREATE TABLE approvals ("
+    " activation_id INTEGER NOT NULL REFERENCES activations(id),"
+    " approver TEXT NOT NULL,"
+    " decision TEXT NOT NULL CHECK (decision IN ('approve', 'deny')),"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " ts INTEGER NOT NULL,"
+    " PRIMARY KEY (activation_id, approver));";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
+    schema_v4,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
