@@ -5,6 +5,7 @@
 #ifndef PIMGATE_POLICY_H
 #define PIMGATE_POLICY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,6 +62,67 @@ int policy_activate(struct store *st, const char *user, const char *role,
  * expired, even before the store has been updated. */
 enum store_act_state policy_activation_state(
     const struct store_activation *a, int64_t now);
+
+/* Checks the TOTP CODE of USER_ID at NOW against SECRET (opened by the
+ * caller), accepting one step of skew either way; a code whose step was
+ * already used (or an older one) is refused: each code works once.
+ * Returns PIM_OK, PIM_EDENIED with a reason ("the code is wrong or
+ * expired", "this code was already used"), or PIM_ESTORE. */
+int policy_totp_check(struct store *st, int64_t user_id,
+    const unsigned char *secret, size_t len, const char *code, int64_t now,
+    char *reason, size_t rlen);
+
+/* An activation request, self-service or on behalf of USER. */
+struct activation_request {
+	const char *user;
+	const char *role;
+	int64_t now;
+	int64_t start; /* 0 = now; later = scheduled */
+	int64_t duration; /* secs */
+	const char *reason;
+	const char *ticket; /* NULL or "" if none */
+	const char *requested_by; /* user name or "admin:LOGIN" */
+	const char *otp; /* NULL if not given */
+	/* USER's TOTP secret, opened by the caller; NULL if none. */
+	const unsigned char *mfa_secret;
+	size_t mfa_secret_len;
+};
+
+/* Applies the role's settings (eligibility window, maximum duration,
+ * MFA, justification, ticket pattern, approvals, break-glass) to RQ and
+ * records the activation: *STATE is ACT_ACTIVE, or ACT_PENDING when
+ * approvals are needed. PIM_EDENIED with a one-line reason saying what is
+ * missing ("role clients-db needs a ticket number matching INC-[0-9]+"),
+ * PIM_ENOTFOUND for an unknown user or role, PIM_ESTORE. */
+int policy_request_activation(struct store *st,
+    const struct activation_request *rq, int64_t *id,
+    enum store_act_state *state, char *reason, size_t rlen);
+
+/* APPROVER approves or denies pending activation ID at NOW. The
+ * requester never approves their own request; only the role's approvers
+ * may; each approver counts once; a request past its approve_by is
+ * denied. *STATE is the activation's state afterwards (active once the
+ * role's number of distinct approvals is reached). */
+int policy_approve(struct store *st, int64_t id, const char *approver,
+    const char *why, int64_t now, enum store_act_state *state, char *reason,
+    size_t rlen);
+int policy_deny(struct store *st, int64_t id, const char *approver,
+    const char *why, int64_t now, char *reason, size_t rlen);
+/* True if USER may approve activations of ROLE (named in its approvers,
+ * directly or through an active role they hold). */
+int policy_may_approve(struct store *st, const struct store_role *role,
+    const char *user, int64_t now, bool *may);
+
+/* The owner ends or withdraws their own activation: deactivate (active ->
+ * deactivated), cancel (pending -> cancelled); extend moves the end of an
+ * active one by DURATION from now, within the role's maximum and subject
+ * to the same checks as a new request (RQ carries reason, ticket, otp). */
+int policy_deactivate(struct store *st, int64_t id, const char *user,
+    int64_t now, char *reason, size_t rlen);
+int policy_cancel(struct store *st, int64_t id, const char *user, int64_t now,
+    char *reason, size_t rlen);
+int policy_extend(struct store *st, int64_t id,
+    const struct activation_request *rq, char *reason, size_t rlen);
 
 /* Password hashing: Argon2id, encoded string with its own salt and
  * parameters. Returns PIM_OK or PIM_ERR. */

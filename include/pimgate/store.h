@@ -92,11 +92,26 @@ struct store_role {
 	int64_t idle_timeout; /* secs; 0 = none */
 	unsigned channels; /* enum store_channel bits */
 	int64_t created;
+	/* PIM settings (schema v4); zero values mean "not required". */
+	bool require_mfa; /* a TOTP code at activation */
+	bool require_reason; /* a justification at activation */
+	int min_reason_len; /* its minimum length in characters */
+	bool require_ticket; /* a ticket number at activation */
+	char ticket_pattern[256]; /* POSIX extended regex; "" = any */
+	int approvals; /* distinct approvals needed; 0 = none */
+	char approvers[STORE_TEXT_MAX]; /* "user,role,..." who may approve */
+	int64_t approval_ttl; /* secs a request may wait; default 1d */
+	bool allow_perm_eligible; /* default true */
+	bool allow_perm_active; /* default true */
+	int64_t max_assignment; /* secs a time-bound one may span; 0 */
+	bool break_glass; /* emergency: no approval, MFA and reason always */
 };
 typedef int (*store_role_cb)(const struct store_role *r, void *arg);
 
 int store_role_add(struct store *st, const struct store_role *r, int64_t *id);
 int store_role_get(struct store *st, const char *name, struct store_role *r);
+/* Writes every setting of R (found by R->id); ENOTFOUND if none. */
+int store_role_update(struct store *st, const struct store_role *r);
 int store_role_get_by_id(struct store *st, int64_t id, struct store_role *r);
 int store_role_list(struct store *st, store_role_cb cb, void *arg);
 /* EEXIST if the grant is already there. */
@@ -187,6 +202,8 @@ struct store_activation {
 	char requested_by[STORE_NAME_MAX];
 	int64_t created;
 	int64_t ended; /* when it left pending/active; 0 if it has not */
+	bool break_glass; /* made under a break-glass role */
+	int64_t approve_by; /* pending: denied if not approved by then */
 };
 typedef int (*store_activation_cb)(const struct store_activation *a, void *arg);
 
@@ -254,6 +271,35 @@ int store_session_kill_requested(
 /* Ends every session with end 0 (left by a crashed daemon) with REASON. */
 int store_session_end_all_live(
     struct store *st, int64_t now, const char *reason, int *count);
+
+/* ---- approvals (schema v4) ---- */
+struct store_approval {
+	int64_t activation_id;
+	char approver[STORE_NAME_MAX];
+	char decision[16]; /* "approve" or "deny" */
+	char reason[STORE_TEXT_MAX];
+	int64_t ts;
+};
+typedef int (*store_approval_cb)(const struct store_approval *a, void *arg);
+
+/* EEXIST if this approver already decided on this activation. */
+int store_approval_add(struct store *st, const struct store_approval *a);
+int store_approval_list(
+    struct store *st, int64_t activation_id, store_approval_cb cb, void *arg);
+
+/* ---- multi-factor authentication (schema v3) ---- */
+
+/* Sets USER_ID's TOTP secret (SEALED by the vault, LEN bytes) and
+ * whether SSH login asks for a code too. */
+int store_user_set_mfa(struct store *st, int64_t user_id,
+    const unsigned char *sealed, size_t len, bool at_login);
+/* *SEALED is malloc'd (caller frees); ENOTFOUND if USER_ID has no MFA. */
+int store_user_mfa(struct store *st, int64_t user_id, unsigned char **sealed,
+    size_t *len, bool *at_login);
+/* Records that a code of time step STEP was accepted for USER_ID: PIM_OK
+ * if STEP is later than every step accepted before, PIM_EEXIST if not (a
+ * replayed or older code). Atomic. */
+int store_user_totp_use(struct store *st, int64_t user_id, int64_t step);
 
 /* ---- audit events (written through audit.h, not directly) ---- */
 struct store_audit {

@@ -46,14 +46,14 @@ policy_not_eligible(
 		if (a->role_id != q->role.id || a->kind != ASSIGN_ELIGIBLE)
 			continue;
 		if (a->start > now)
-			return policy_deny(reason, rlen,
+			return policy_refuse(reason, rlen,
 			    "%s is eligible for role %s only from %s", user,
 			    role, policy_instant(a->start, when, sizeof(when)));
-		return policy_deny(reason, rlen,
+		return policy_refuse(reason, rlen,
 		    "%s's eligibility for role %s ended at %s", user, role,
 		    policy_instant(a->end, when, sizeof(when)));
 	}
-	return policy_deny(
+	return policy_refuse(
 	    reason, rlen, "%s is not eligible for role %s", user, role);
 }
 
@@ -68,7 +68,7 @@ policy_request_load(struct store *st, const char *user, const char *role,
 		return r;
 	r = store_role_get(st, role, &q->role);
 	if (r == PIM_ENOTFOUND) {
-		policy_deny(reason, rlen, "no role named %s", role);
+		policy_refuse(reason, rlen, "no role named %s", role);
 		return PIM_ENOTFOUND;
 	}
 	if (r == PIM_OK)
@@ -97,7 +97,7 @@ policy_check_not_active(
 		    policy_activation_state(x, now) != ACT_ACTIVE ||
 		    now < x->start)
 			continue;
-		return policy_deny(reason, rlen,
+		return policy_refuse(reason, rlen,
 		    "role %s is already active until %s (activation %lld)",
 		    q->role.name, policy_instant(x->end, when, sizeof(when)),
 		    (long long)x->id);
@@ -113,18 +113,18 @@ policy_check_terms(const struct policy_request *q, int64_t duration,
 	char limit[32];
 
 	if (policy_blank(why))
-		return policy_deny(
+		return policy_refuse(
 		    reason, rlen, "a reason is required: add --reason \"...\"");
 	if (strlen(why) >= STORE_TEXT_MAX)
-		return policy_deny(reason, rlen,
+		return policy_refuse(reason, rlen,
 		    "the reason is longer than %d characters",
 		    STORE_TEXT_MAX - 1);
 	if (duration <= 0)
-		return policy_deny(
+		return policy_refuse(
 		    reason, rlen, "the duration must be positive");
 	if (duration > q->role.max_activation) {
 		duration_format(q->role.max_activation, limit, sizeof(limit));
-		return policy_deny(reason, rlen,
+		return policy_refuse(reason, rlen,
 		    "role %s allows at most %s per activation", q->role.name,
 		    limit);
 	}

@@ -269,8 +269,8 @@ policy_admit_decide(const struct policy_roles *roles,
 	for (i = 0; i < roles->n; i++)
 		policy_hint_role(h, &roles->v[i], u->name, now, &hint);
 	if (hint.rank > 0)
-		return policy_deny(reason, rlen, "%s", hint.text);
-	return policy_deny(reason, rlen,
+		return policy_refuse(reason, rlen, "%s", hint.text);
+	return policy_refuse(reason, rlen,
 	    "no role grants %s access to target %s", u->name, t->name);
 }
 
@@ -308,7 +308,8 @@ policy_admit(struct store *st, const char *user, const char *target,
 		return r == PIM_ENOTFOUND ? PIM_EDENIED : r;
 	r = store_target_get(st, target, &t);
 	if (r == PIM_ENOTFOUND)
-		return policy_deny(reason, rlen, "no target named %s", target);
+		return policy_refuse(
+		    reason, rlen, "no target named %s", target);
 	if (r != PIM_OK)
 		return policy_store_fail(st, r, reason, rlen);
 

@@ -127,7 +127,7 @@ policy_min_bound(int64_t bound, int64_t t)
 }
 
 int
-policy_deny(char *reason, size_t rlen, const char *fmt, ...)
+policy_refuse(char *reason, size_t rlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -163,12 +163,12 @@ policy_user_enabled(struct store *st, const char *name, struct store_user *u,
 	int r = store_user_get(st, name, u);
 
 	if (r == PIM_ENOTFOUND) {
-		policy_deny(reason, rlen, "no user named %s", name);
+		policy_refuse(reason, rlen, "no user named %s", name);
 		return PIM_ENOTFOUND;
 	}
 	if (r != PIM_OK)
 		return policy_store_fail(st, r, reason, rlen);
 	if (!u->enabled)
-		return policy_deny(reason, rlen, "user %s is disabled", name);
+		return policy_refuse(reason, rlen, "user %s is disabled", name);
 	return PIM_OK;
 }

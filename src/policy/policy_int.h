@@ -47,7 +47,7 @@ int64_t policy_min_bound(int64_t bound, int64_t t);
 const char *policy_instant(int64_t t, char *buf, size_t size);
 
 /* Formats a reason and returns PIM_EDENIED. */
-int policy_deny(char *reason, size_t rlen, const char *fmt, ...)
+int policy_refuse(char *reason, size_t rlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Maps store error R to PIM_ESTORE with a reason. */
 int policy_store_fail(struct store *st, int r, char *reason, size_t rlen);
