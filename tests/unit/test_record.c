@@ -969,7 +969,8 @@ test_write_error_sync(void **state)
 	w = open_writer(f);
 	assert_int_equal(cast_error(w), PIM_OK);
 	for (pos = 0; pos < len && r == PIM_OK; pos += 1000)
-		r = cast_output(w, 0.1, text + pos, 1000);
+		r = cast_output(
+		    w, 0.1, text + pos, len - pos < 1000 ? len - pos : 1000);
 	assert_int_equal(r, PIM_EIO);
 	assert_int_equal(cast_error(w), PIM_EIO);
 	assert_int_equal(cast_output(w, 0.2, "more", 4), PIM_EIO);
@@ -1000,7 +1001,8 @@ test_write_error_async(void **state)
 	w = open_writer(f);
 	/* The calls see the error once the thread has met it. */
 	for (pos = 0; pos < len; pos += 1000)
-		r = cast_output(w, 0.1, text + pos, 1000);
+		r = cast_output(
+		    w, 0.1, text + pos, len - pos < 1000 ? len - pos : 1000);
 	assert_true(r == PIM_OK || r == PIM_EIO);
 	r = cast_flush(w);
 	assert_true(r == PIM_OK || r == PIM_EIO);
