@@ -219,6 +219,11 @@ int store_activation_transition(struct store *st, int64_t id,
  * shortening its window); ENOTFOUND if it is in another state or END is
  * not after its start. */
 int store_activation_set_end(struct store *st, int64_t id, int64_t end);
+/* Moves the window of pending activation ID to [START, END) (an approval
+ * starts it at approval time); ENOTFOUND if it is not pending or END is
+ * not after START. */
+int store_activation_set_window(
+    struct store *st, int64_t id, int64_t start, int64_t end);
 /* Marks every active activation whose end <= NOW as expired. */
 int store_activation_expire(struct store *st, int64_t now, int *count);
 /* USER_ID 0 lists everyone's; newest first. */

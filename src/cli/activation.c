@@ -1,11 +1,19 @@
-/* pimctl activation verbs: activate (on a user's behalf), activations,
- * revoke. The rules themselves live in policy. */
+/* pimctl activation verbs: activate (on a user's behalf, with the
+ * role's demands: ticket, TOTP code, scheduled start), activations,
+ * revoke. The rules themselves live in policy. A refused request is
+ * audited (outcome "refused") and committed, so the refusal is on
+ * record. */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "pimgate/audit.h"
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/policy.h"
+#include "pimgate/str.h"
+#include "pimgate/vault.h"
 
 #include "cli.h"
 
@@ -22,58 +30,190 @@ struct act_args {
 	const char *pos[2]; /* USER ROLE */
 	const char *duration;
 	const char *why;
+	const char *ticket;
+	const char *otp;
+	const char *start;
+	const char *by;
 };
 
-static int
-act_activate_tx(
-    struct cli_ctx *ctx, const struct act_args *a, int64_t secs, int64_t *id)
+int
+cli_audit_refusal(struct cli_ctx *ctx, const char *user, const char *role,
+    const char *fmt, ...)
 {
-	char reason[POLICY_REASON_MAX] = "";
-	char dur[32];
+	char detail[STORE_TEXT_MAX];
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(detail))
+		cli_text_cut(detail);
+	rc = audit_log(ctx->st, ctx->actor, AUDIT_ADMIN, "refused", user, NULL,
+	    role, 0, NULL, detail);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot write the audit event");
+	return CLI_OK;
+}
+
+/* Opens USER's sealed TOTP secret into *SECRET (vault_free_secret);
+ * leaves it NULL if the user has none enrolled (policy says so). */
+static int
+act_open_mfa(
+    struct cli_ctx *ctx, const char *user, unsigned char **secret, size_t *len)
+{
+	unsigned char *sealed = NULL;
+	struct vault *v = NULL;
+	struct store_user u;
+	char context[STORE_NAME_MAX + 8];
+	size_t slen = 0;
+	bool at_login;
 	int rc;
 
-	rc = policy_activate(ctx->st, a->pos[0], a->pos[1], clock_now(), secs,
-	    a->why, ctx->actor, id, reason, sizeof(reason));
+	*secret = NULL;
+	if (store_user_get(ctx->st, user, &u) != PIM_OK)
+		return CLI_OK; /* policy gives the reason */
+	rc = store_user_mfa(ctx->st, u.id, &sealed, &slen, &at_login);
+	if (rc == PIM_ENOTFOUND)
+		return CLI_OK;
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot read the MFA secret");
+	rc = vault_open(ctx->cfg.secret_key, &v);
+	if (rc != PIM_OK) {
+		free(sealed);
+		return cli_fail("cannot open the secret key %s: %s",
+		    ctx->cfg.secret_key, pim_strerror(rc));
+	}
+	str_printf(context, sizeof(context), "mfa:%s", user);
+	rc = vault_unseal(v, context, sealed, slen, secret, len);
+	vault_close(v);
+	free(sealed);
+	if (rc != PIM_OK)
+		return cli_fail("cannot open the MFA secret of %s: %s", user,
+		    pim_strerror(rc));
+	return CLI_OK;
+}
+
+/* The audit detail of a granted request (never the code). */
+static void
+act_describe(const struct activation_request *rq, int64_t id,
+    enum store_act_state state, char *buf, size_t size)
+{
+	char dur[32], when[32], start[48] = "";
+	const char *ticket = rq->ticket != NULL ? rq->ticket : "";
+
+	duration_format(rq->duration, dur, sizeof(dur));
+	if (rq->start > rq->now)
+		snprintf(start, sizeof(start), " from %s",
+		    cli_instant(rq->start, when, sizeof(when)));
+	snprintf(buf, size,
+	    "activate %s %s for %s%s (activation %lld, %s)%s%s: %s", rq->user,
+	    rq->role, dur, start, (long long)id, act_state_name(state),
+	    ticket[0] != '\0' ? " ticket " : "", ticket, rq->reason);
+	cli_text_cut(buf);
+}
+
+static int
+act_activate_tx(struct cli_ctx *ctx, const struct activation_request *rq,
+    int64_t *id, enum store_act_state *state, char *reason, size_t rlen)
+{
+	struct store_activation x;
+	char detail[STORE_TEXT_MAX];
+	int rc;
+
+	rc = policy_request_activation(ctx->st, rq, id, state, reason, rlen);
+	if (rc == PIM_EDENIED || rc == PIM_ENOTFOUND)
+		return cli_audit_refusal(ctx, rq->user, rq->role,
+		    "activate %s %s refused: %s", rq->user, rq->role, reason);
 	if (rc != PIM_OK && reason[0] != '\0')
 		return cli_fail("%s", reason);
 	if (rc != PIM_OK)
 		return cli_store_fail(ctx, rc, "cannot activate");
-	duration_format(secs, dur, sizeof(dur));
-	return cli_audit(ctx, a->pos[0], NULL, a->pos[1],
-	    "activate %s %s for %s (activation %lld): %s", a->pos[0], a->pos[1],
-	    dur, (long long)*id, a->why);
+	reason[0] = '\0';
+	rc = store_activation_get(ctx->st, *id, &x);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot read the activation");
+	act_describe(rq, *id, *state, detail, sizeof(detail));
+	if (x.break_glass)
+		return cli_audit(
+		    ctx, rq->user, NULL, rq->role, "BREAK-GLASS %s", detail);
+	return cli_audit(ctx, rq->user, NULL, rq->role, "%s", detail);
+}
+
+static int
+act_check_args(const struct act_args *a, struct activation_request *rq)
+{
+	int rc;
+
+	if (a->duration == NULL || a->why == NULL)
+		return cli_bad_arg("--for and --reason are needed");
+	if (a->why[strspn(a->why, " ")] == '\0')
+		return cli_bad_arg("--reason must not be empty");
+	rc = cli_check_text("--reason", a->why, STORE_TEXT_MAX - 1);
+	if (rc == CLI_OK && a->ticket != NULL)
+		rc = cli_check_text("--ticket", a->ticket, STORE_NAME_MAX - 1);
+	if (rc == CLI_OK && a->otp != NULL)
+		rc = cli_check_text("--otp", a->otp, 16);
+	if (rc == CLI_OK && a->by != NULL)
+		rc = cli_check_name("user", a->by);
+	if (rc == CLI_OK)
+		rc = cli_parse_duration("--for", a->duration, &rq->duration);
+	if (rc == CLI_OK && a->start != NULL)
+		rc = cli_parse_instant("--start", a->start, &rq->start);
+	return rc;
 }
 
 int
 cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct act_args a = {{NULL, NULL}, NULL, NULL};
+	struct act_args a = {{NULL, NULL}};
 	const struct cli_opt opts[] = {
 	    {"--for", CLI_OPT_VALUE, &a.duration},
 	    {"--reason", CLI_OPT_VALUE, &a.why},
+	    {"--ticket", CLI_OPT_VALUE, &a.ticket},
+	    {"--otp", CLI_OPT_VALUE, &a.otp},
+	    {"--start", CLI_OPT_VALUE, &a.start},
+	    {"--by", CLI_OPT_VALUE, &a.by},
 	    {NULL, 0, NULL},
 	};
+	struct activation_request rq = {0};
+	enum store_act_state state = 0;
+	char reason[POLICY_REASON_MAX] = "";
+	unsigned char *secret = NULL;
+	size_t slen = 0;
 	struct store *st;
-	int64_t secs, id = 0;
+	int64_t id = 0;
 	int rc;
 
 	rc = cli_parse(argc, argv, opts, a.pos, 2);
-	if (rc != CLI_OK)
-		return rc;
-	if (a.duration == NULL || a.why == NULL)
-		return cli_bad_arg("--for and --reason are needed");
-	if (a.why[strspn(a.why, " ")] == '\0')
-		return cli_bad_arg("--reason must not be empty");
-	rc = cli_check_text("--reason", a.why, STORE_TEXT_MAX - 1);
 	if (rc == CLI_OK)
-		rc = cli_parse_duration("--for", a.duration, &secs);
+		rc = act_check_args(&a, &rq);
 	if (rc != CLI_OK)
 		return rc;
-	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
+	rq.user = a.pos[0];
+	rq.role = a.pos[1];
+	rq.now = clock_now();
+	rq.reason = a.why;
+	rq.ticket = a.ticket;
+	rq.otp = a.otp;
+	rq.requested_by = a.by != NULL ? a.by : ctx->actor;
+	if (cli_store(ctx, &st) != CLI_OK)
 		return CLI_FAIL;
-	rc = cli_end(ctx, act_activate_tx(ctx, &a, secs, &id));
+	if (a.otp != NULL &&
+	    act_open_mfa(ctx, rq.user, &secret, &slen) != CLI_OK)
+		return CLI_FAIL;
+	rq.mfa_secret = secret;
+	rq.mfa_secret_len = slen;
+	rc = cli_begin(ctx);
 	if (rc == CLI_OK)
-		printf("%lld\n", (long long)id);
+		rc = cli_end(ctx, act_activate_tx(ctx, &rq, &id, &state, reason,
+				      sizeof(reason)));
+	if (secret != NULL)
+		vault_free_secret(secret, slen);
+	if (rc == CLI_OK && reason[0] != '\0')
+		return cli_fail("%s", reason);
+	if (rc == CLI_OK)
+		printf("%lld %s\n", (long long)id, act_state_name(state));
 	return rc;
 }
 

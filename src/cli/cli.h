@@ -222,6 +222,8 @@ int cmd_user_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user_disable(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user_enable(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_user_key_add(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_user_mfa_enroll(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_user_mfa_disable(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_target_add(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_target_list(struct cli_ctx *ctx, int argc, char **argv);
@@ -235,6 +237,13 @@ int cmd_unassign(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_assignments(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_activate(struct cli_ctx *ctx, int argc, char **argv);
+/* Writes an admin audit event with outcome "refused" (activation.c). */
+int cli_audit_refusal(struct cli_ctx *ctx, const char *user, const char *role,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int cmd_requests(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_approve(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_deny(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_role_set(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_activations(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
 

@@ -11,9 +11,10 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-#define ACT_COLS                                                        \
-	"a.id, a.user_id, a.role_id, u.name, r.name, a.state, a.start," \
-	" a.\"end\", a.reason, a.ticket, a.requested_by, a.created, a.ended"
+#define ACT_COLS                                                              \
+	"a.id, a.user_id, a.role_id, u.name, r.name, a.state, a.start,"       \
+	" a.\"end\", a.reason, a.ticket, a.requested_by, a.created, a.ended," \
+	" a.break_glass, a.approve_by"
 #define ACT_FROM                                               \
 	" FROM activations a JOIN users u ON u.id = a.user_id" \
 	" JOIN roles r ON r.id = a.role_id"
@@ -96,6 +97,8 @@ act_from_row(sqlite3_stmt *s, struct store_activation *a)
 	store_col_text(s, 10, a->requested_by, sizeof(a->requested_by));
 	a->created = sqlite3_column_int64(s, 11);
 	a->ended = sqlite3_column_int64(s, 12);
+	a->break_glass = sqlite3_column_int(s, 13) != 0;
+	a->approve_by = sqlite3_column_int64(s, 14);
 }
 
 static void
@@ -111,6 +114,8 @@ act_bind(sqlite3_stmt *s, const struct store_activation *a)
 	store_bind_text(s, 8, a->requested_by);
 	sqlite3_bind_int64(s, 9, a->created);
 	sqlite3_bind_int64(s, 10, a->ended);
+	sqlite3_bind_int(s, 11, a->break_glass);
+	sqlite3_bind_int64(s, 12, a->approve_by);
 }
 
 int
@@ -124,8 +129,9 @@ store_activation_add(
 		return store_err(st, PIM_EINVAL, "unknown activation state");
 	r = store_stmt_get(st, STMT_ACT_ADD,
 	    "INSERT INTO activations (user_id, role_id, state, start, \"end\","
-	    " reason, ticket, requested_by, created, ended)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " reason, ticket, requested_by, created, ended, break_glass,"
+	    " approve_by)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 	    &s);
 	if (r != PIM_OK)
 		return r;
@@ -210,6 +216,32 @@ store_activation_set_end(struct store *st, int64_t id, int64_t end)
 		    "before it starts",
 		    (long long)id);
 	store_stmt_put(st, STMT_ACT_SET_END, s);
+	return r;
+}
+
+int
+store_activation_set_window(
+    struct store *st, int64_t id, int64_t start, int64_t end)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_ACT_SET_WINDOW,
+	    "UPDATE activations SET start = ?2, \"end\" = ?3"
+	    " WHERE id = ?1 AND state = 'pending' AND ?2 < ?3",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, start);
+	sqlite3_bind_int64(s, 3, end);
+	r = store_step_change(st, s, "moving an activation's window");
+	if (r == PIM_ENOTFOUND)
+		store_err(st, r,
+		    "activation %lld is not pending, or would end before it "
+		    "starts",
+		    (long long)id);
+	store_stmt_put(st, STMT_ACT_SET_WINDOW, s);
 	return r;
 }
 

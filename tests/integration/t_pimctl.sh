@@ -617,6 +617,107 @@ out_has bye
 run 0 replay 1 --speed 1000
 out_has bye
 
+echo "== mfa"
+run 0 help user
+out_has "user mfa enroll NAME [--mfa-at-login]"
+out_has "user mfa disable NAME"
+run 0 user add mallory
+run 0 user mfa enroll mallory
+uri=$(grep '^otpauth://' "$OUT") || fail "enroll printed no otpauth URI"
+[[ $(grep -c '^otpauth://' "$OUT") == 1 ]] || fail "more than one URI"
+[[ $uri =~ ^otpauth://totp/pimgate:mallory\?secret=([A-Z2-7]{32})\&issuer=pimgate\&algorithm=SHA1\&digits=6\&period=30$ ]] ||
+	fail "otpauth URI malformed: $uri"
+MFA_SECRET=${BASH_REMATCH[1]}
+out_has "privately"
+# The QR block: at least 10 lines of one width, only half and full blocks
+# and spaces, with a light quiet zone (full blocks) on top.
+python3 - "$OUT" <<'EOF' || fail "no well-formed QR block on stdout"
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+qr = [l for l in lines if l and set(l) <= set("\u2580\u2584\u2588 ")]
+assert len(qr) >= 10, len(qr)
+assert len({len(l) for l in qr}) == 1
+w = len(qr[0])
+assert (w - 8) % 4 == 1 and w >= 29, w  # 21 + 4k modules + 2 x 4 quiet
+assert qr[0] == "\u2588" * w and qr[1] == "\u2588" * w
+assert len(qr) == (w + 1) // 2
+EOF
+code=$(oathtool --totp -b "$MFA_SECRET") || fail "oathtool refused the secret"
+[[ $code =~ ^[0-9]{6}$ ]] || fail "oathtool gave '$code', not 6 digits"
+python3 - "$STATE/pimgate.db" <<'EOF' || fail "enroll did not store MFA"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+s, at, step = db.execute("SELECT mfa_secret, mfa_at_login, totp_step"
+                         " FROM users WHERE name = 'mallory'").fetchone()
+assert s is not None and len(s) > 20 and at == 0 and step == 0
+db.execute("UPDATE users SET totp_step = 99 WHERE name = 'mallory'")
+db.commit()
+EOF
+# Re-enrolling replaces the secret and forgets the used steps.
+run 0 user mfa enroll mallory --mfa-at-login
+uri2=$(grep '^otpauth://' "$OUT") || fail "re-enroll printed no URI"
+[[ $uri2 != "$uri" ]] || fail "re-enroll kept the same secret"
+[[ $uri2 =~ secret=([A-Z2-7]{32}) ]] || fail "otpauth URI malformed: $uri2"
+MFA_SECRET2=${BASH_REMATCH[1]}
+python3 - "$STATE/pimgate.db" <<'EOF' || fail "re-enroll did not reset"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+at, step = db.execute("SELECT mfa_at_login, totp_step FROM users"
+                      " WHERE name = 'mallory'").fetchone()
+assert at == 1 and step == 0, (at, step)
+EOF
+# The secrets, in base32 or as raw bytes, are nowhere in the database.
+for sec in "$MFA_SECRET" "$MFA_SECRET2"; do
+	hex=$(python3 -c 'import base64,sys; print(base64.b32decode(sys.argv[1]).hex())' "$sec")
+	if command -v sqlite3 >/dev/null; then
+		sqlite3 "$STATE/pimgate.db" .dump >"$TMP/dump.sql"
+	else
+		python3 -c 'import sqlite3,sys; print("\n".join(sqlite3.connect(sys.argv[1]).iterdump()))' \
+			"$STATE/pimgate.db" >"$TMP/dump.sql"
+	fi
+	grep -qiF -- "$sec" "$TMP/dump.sql" && fail "MFA secret in the dump"
+	grep -qiF -- "$hex" "$TMP/dump.sql" && fail "raw MFA secret in the dump"
+	python3 - "$STATE/pimgate.db" "$hex" "$sec" <<'EOF' ||
+import sys
+data = open(sys.argv[1], "rb").read()
+sys.exit(bytes.fromhex(sys.argv[2]) in data or sys.argv[3].encode() in data)
+EOF
+		fail "MFA secret in the database file"
+done
+run 1 user mfa enroll nobody
+err_has "no user nobody"
+run 1 user mfa disable nobody
+err_has "no user nobody"
+run 2 user mfa enroll
+run 2 user mfa enroll mallory extra
+run 2 user mfa enroll mallory --bogus
+run 2 user mfa enroll 'Bad!Name'
+run 2 user mfa disable
+run 0 user mfa disable mallory
+python3 - "$STATE/pimgate.db" <<'EOF' || fail "disable left the secret"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+s, at = db.execute("SELECT mfa_secret, mfa_at_login FROM users"
+                   " WHERE name = 'mallory'").fetchone()
+assert s is None and at == 0
+EOF
+run 1 user mfa disable mallory
+err_has "no authenticator enrolled"
+python3 - "$STATE/pimgate.db" "$MFA_SECRET" "$MFA_SECRET2" <<'EOF'
+import base64, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+details = [r[0] for r in db.execute("SELECT detail FROM audit")]
+for w in ["user mfa enroll mallory (at login: no)",
+          "user mfa enroll mallory (at login: yes; replaces the previous",
+          "user mfa disable mallory"]:
+    if not any(d.startswith(w) for d in details):
+        sys.exit("FAIL: no audit event '%s'" % w)
+for sec in sys.argv[2:]:
+    raw = base64.b32decode(sec)
+    if any(sec in d or raw.hex() in d.lower() for d in details):
+        sys.exit("FAIL: an MFA secret is in the audit trail")
+EOF
+
 echo "== secrets never shown"
 grep -qF -- "$PASSWORD" "$ALL" && fail "the password was printed"
 for key in "$TMP/id" "$TMP/locked"; do

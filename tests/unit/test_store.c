@@ -920,6 +920,65 @@ test_busy(void **state)
 	add_user(f->st, "alice");
 }
 
+/* MFA: set, read, replace (resets the used step), remove; each time
+ * step is accepted once, and never after a later one. */
+static void
+test_mfa(void **state)
+{
+	struct fx *f = *state;
+	int64_t alice = add_user(f->st, "alice");
+	const unsigned char one[] = {1, 2, 3, 0, 5}, two[] = {9, 8, 7};
+	unsigned char *blob = NULL;
+	size_t len = 0;
+	bool at_login = true;
+
+	assert_int_equal(store_user_mfa(f->st, alice, &blob, &len, &at_login),
+	    PIM_ENOTFOUND);
+	assert_null(blob);
+	assert_false(at_login);
+	assert_int_equal(
+	    store_user_mfa(f->st, alice + 9, &blob, &len, NULL), PIM_ENOTFOUND);
+	assert_int_equal(
+	    store_user_set_mfa(f->st, alice + 9, one, sizeof(one), false),
+	    PIM_ENOTFOUND);
+
+	assert_int_equal(
+	    store_user_set_mfa(f->st, alice, one, sizeof(one), true), PIM_OK);
+	assert_int_equal(
+	    store_user_mfa(f->st, alice, &blob, &len, &at_login), PIM_OK);
+	assert_int_equal(len, sizeof(one));
+	assert_memory_equal(blob, one, sizeof(one));
+	assert_true(at_login);
+	free(blob);
+
+	/* Steps: later ones only, atomically. */
+	assert_int_equal(store_user_totp_use(f->st, alice, 100), PIM_OK);
+	assert_int_equal(store_user_totp_use(f->st, alice, 100), PIM_EEXIST);
+	assert_int_equal(store_user_totp_use(f->st, alice, 99), PIM_EEXIST);
+	assert_int_equal(store_user_totp_use(f->st, alice, 101), PIM_OK);
+	assert_int_equal(
+	    store_user_totp_use(f->st, alice + 9, 500), PIM_ENOTFOUND);
+
+	/* Re-enrolling replaces the secret and forgets the used steps. */
+	assert_int_equal(
+	    store_user_set_mfa(f->st, alice, two, sizeof(two), false), PIM_OK);
+	assert_int_equal(
+	    store_user_mfa(f->st, alice, &blob, &len, &at_login), PIM_OK);
+	assert_int_equal(len, sizeof(two));
+	assert_memory_equal(blob, two, sizeof(two));
+	assert_false(at_login);
+	free(blob);
+	assert_int_equal(store_user_totp_use(f->st, alice, 100), PIM_OK);
+
+	/* Removing it turns MFA off, at login too. */
+	assert_int_equal(
+	    store_user_set_mfa(f->st, alice, NULL, 0, true), PIM_OK);
+	blob = NULL;
+	assert_int_equal(store_user_mfa(f->st, alice, &blob, &len, &at_login),
+	    PIM_ENOTFOUND);
+	assert_null(blob);
+}
+
 int
 main(void)
 {
@@ -943,6 +1002,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_data_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mfa, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
