@@ -166,7 +166,7 @@ act_check_args(const struct act_args *a, struct activation_request *rq)
 int
 cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct act_args a = {{NULL, NULL}};
+	struct act_args a = {.duration = NULL};
 	const struct cli_opt opts[] = {
 	    {"--for", CLI_OPT_VALUE, &a.duration},
 	    {"--reason", CLI_OPT_VALUE, &a.why},
@@ -212,8 +212,13 @@ cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 		vault_free_secret(secret, slen);
 	if (rc == CLI_OK && reason[0] != '\0')
 		return cli_fail("%s", reason);
-	if (rc == CLI_OK)
-		printf("%lld %s\n", (long long)id, act_state_name(state));
+	/* The id alone on stdout, for scripts; the state for people. */
+	if (rc == CLI_OK) {
+		printf("%lld\n", (long long)id);
+		fprintf(stderr, "activation %lld is %s\n", (long long)id,
+		    state == ACT_PENDING ? "pending approval"
+					 : act_state_name(state));
+	}
 	return rc;
 }
 

@@ -59,6 +59,32 @@ assign_describe(const struct store_assignment *a, char *buf, size_t size)
 	    a->end != 0 ? cli_instant(a->end, until, sizeof(until)) : "always");
 }
 
+/* The role's limits on assignments: permanent ones allowed or not, and
+ * how long a time-bound one may span (from its start, or NOW); a
+ * permanent one, where allowed, is not bound by the span. */
+static int
+assign_check_role(
+    const struct store_role *r, const struct store_assignment *a, int64_t now)
+{
+	const char *kind = assign_kind_name(a->kind);
+	bool perm = a->kind == ASSIGN_ACTIVE ? r->allow_perm_active
+					     : r->allow_perm_eligible;
+	int64_t from = a->start > now ? a->start : now;
+	char max[32];
+
+	if (a->end == 0 && !perm)
+		return cli_fail("role %s allows no permanent %s assignment; "
+				"give --until",
+		    r->name, kind);
+	if (r->max_assignment > 0 && a->end != 0 &&
+	    a->end - from > r->max_assignment)
+		return cli_fail("role %s allows %s assignments of at most %s; "
+				"give an earlier --until",
+		    r->name, kind,
+		    cli_duration(r->max_assignment, max, sizeof(max)));
+	return CLI_OK;
+}
+
 static int
 assign_tx(struct cli_ctx *ctx, struct store_assignment *a)
 {
@@ -73,6 +99,8 @@ assign_tx(struct cli_ctx *ctx, struct store_assignment *a)
 		return CLI_FAIL;
 	a->user_id = u.id;
 	a->role_id = r.id;
+	if (assign_check_role(&r, a, clock_now()) != CLI_OK)
+		return CLI_FAIL;
 	rc = store_assignment_add(ctx->st, a, &id);
 	if (rc == PIM_EEXIST)
 		return cli_fail("%s already holds an %s assignment of %s",

@@ -56,8 +56,8 @@ const struct cli_cmd cli_commands[] = {
 	"request an activation on a user's behalf; prints its id and state "
 	"(active or pending)",
 	cmd_activate},
-    {"requests", "[--json]",
-	"list activation requests waiting for approval", cmd_requests},
+    {"requests", "[--json]", "list activation requests waiting for approval",
+	cmd_requests},
     {"approve", "ID --by USER [--reason TEXT]",
 	"approve a pending request as USER (one of the role's approvers)",
 	cmd_approve},

@@ -1,4 +1,8 @@
-/* pimctl role verbs: add, list, grant. */
+/* pimctl role verbs: add, set, list, grant. A new role gets the
+ * defaults here (8h, 8h, no idle timeout, shell,exec,sftp, requests
+ * expire after 1d, permanent assignments allowed); the store writes what
+ * it is given. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,43 +88,282 @@ role_format_channels(unsigned bits, char *buf, size_t size)
 		str_copy(buf, "none", size);
 }
 
-/* What `role add` was given. */
+/* What `role add` and `role set` were given (NULL / false: not given). */
 struct role_args {
 	const char *max_activation;
 	const char *max_session;
 	const char *idle_timeout;
 	const char *channels;
+	bool require_mfa, no_require_mfa;
+	bool require_reason, no_require_reason;
+	const char *min_reason_len;
+	bool require_ticket, no_require_ticket;
+	const char *ticket_pattern;
+	const char *approvals;
+	const char *approvers;
+	const char *approval_ttl;
+	bool perm_eligible, no_perm_eligible;
+	bool perm_active, no_perm_active;
+	const char *max_assignment;
+	bool break_glass, no_break_glass;
 };
 
-/* Fills R's settings from A, with the defaults for what is not given. */
+/* The options of A, ended by a NULL name; OPTS holds 26 entries. */
+static void
+role_opts(struct role_args *a, struct cli_opt *o)
+{
+	const struct cli_opt all[] = {
+	    {"--max-activation", CLI_OPT_VALUE, &a->max_activation},
+	    {"--max-session", CLI_OPT_VALUE, &a->max_session},
+	    {"--idle-timeout", CLI_OPT_VALUE, &a->idle_timeout},
+	    {"--channels", CLI_OPT_VALUE, &a->channels},
+	    {"--require-mfa", CLI_OPT_FLAG, &a->require_mfa},
+	    {"--no-require-mfa", CLI_OPT_FLAG, &a->no_require_mfa},
+	    {"--require-justification", CLI_OPT_FLAG, &a->require_reason},
+	    {"--no-require-justification", CLI_OPT_FLAG, &a->no_require_reason},
+	    {"--min-reason-length", CLI_OPT_VALUE, &a->min_reason_len},
+	    {"--require-ticket", CLI_OPT_FLAG, &a->require_ticket},
+	    {"--no-require-ticket", CLI_OPT_FLAG, &a->no_require_ticket},
+	    {"--ticket-pattern", CLI_OPT_VALUE, &a->ticket_pattern},
+	    {"--require-approval", CLI_OPT_VALUE, &a->approvals},
+	    {"--approvers", CLI_OPT_VALUE, &a->approvers},
+	    {"--approval-ttl", CLI_OPT_VALUE, &a->approval_ttl},
+	    {"--allow-permanent-eligible", CLI_OPT_FLAG, &a->perm_eligible},
+	    {"--no-permanent-eligible", CLI_OPT_FLAG, &a->no_perm_eligible},
+	    {"--allow-permanent-active", CLI_OPT_FLAG, &a->perm_active},
+	    {"--no-permanent-active", CLI_OPT_FLAG, &a->no_perm_active},
+	    {"--max-assignment", CLI_OPT_VALUE, &a->max_assignment},
+	    {"--break-glass", CLI_OPT_FLAG, &a->break_glass},
+	    {"--no-break-glass", CLI_OPT_FLAG, &a->no_break_glass},
+	    {NULL, 0, NULL},
+	};
+
+	memcpy(o, all, sizeof(all));
+}
+
+#define ROLE_NOPTS 23
+
+/* Parses a count 0..1000 given for OPT. */
 static int
-role_fill(const struct role_args *a, struct store_role *r)
+role_parse_count(const char *opt, const char *s, int *n)
+{
+	char *end;
+	long v;
+
+	v = strtol(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || v > 1000)
+		return cli_bad_arg(
+		    "invalid %s '%s': a number 0 to 1000", opt, s);
+	*n = (int)v;
+	return CLI_OK;
+}
+
+/* Sets *B from a flag pair; both given is a usage error. */
+static int
+role_flag(const char *name, bool yes, bool no, bool *b)
+{
+	if (yes && no)
+		return cli_bad_arg(
+		    "give --%s or --no-%s, not both", name, name);
+	if (yes || no)
+		*b = yes;
+	return CLI_OK;
+}
+
+static int
+role_apply_limits(const struct role_args *a, struct store_role *r)
 {
 	int rc = CLI_OK;
 
-	r->max_activation = ROLE_DEFAULT_MAX;
-	r->max_session = ROLE_DEFAULT_MAX;
-	r->idle_timeout = 0;
-	r->channels = CHANNEL_DEFAULT;
 	if (a->max_activation != NULL)
 		rc = cli_parse_duration(
 		    "--max-activation", a->max_activation, &r->max_activation);
 	if (rc == CLI_OK && a->max_session != NULL)
 		rc = cli_parse_duration(
 		    "--max-session", a->max_session, &r->max_session);
-	if (rc == CLI_OK && a->idle_timeout != NULL &&
-	    strcmp(a->idle_timeout, "none") != 0)
-		rc = cli_parse_duration(
-		    "--idle-timeout", a->idle_timeout, &r->idle_timeout);
+	if (rc == CLI_OK && a->idle_timeout != NULL) {
+		r->idle_timeout = 0;
+		if (strcmp(a->idle_timeout, "none") != 0)
+			rc = cli_parse_duration("--idle-timeout",
+			    a->idle_timeout, &r->idle_timeout);
+	}
 	if (rc == CLI_OK && a->channels != NULL)
 		rc = role_parse_channels(a->channels, &r->channels);
+	if (rc == CLI_OK && a->max_assignment != NULL) {
+		r->max_assignment = 0;
+		if (strcmp(a->max_assignment, "none") != 0)
+			rc = cli_parse_duration("--max-assignment",
+			    a->max_assignment, &r->max_assignment);
+	}
+	if (rc == CLI_OK && a->approval_ttl != NULL)
+		rc = cli_parse_duration(
+		    "--approval-ttl", a->approval_ttl, &r->approval_ttl);
 	return rc;
+}
+
+static int
+role_apply_flags(const struct role_args *a, struct store_role *r)
+{
+	int rc;
+
+	rc = role_flag(
+	    "require-mfa", a->require_mfa, a->no_require_mfa, &r->require_mfa);
+	if (rc == CLI_OK)
+		rc = role_flag("require-justification", a->require_reason,
+		    a->no_require_reason, &r->require_reason);
+	if (rc == CLI_OK)
+		rc = role_flag("require-ticket", a->require_ticket,
+		    a->no_require_ticket, &r->require_ticket);
+	if (rc == CLI_OK)
+		rc = role_flag("break-glass", a->break_glass, a->no_break_glass,
+		    &r->break_glass);
+	if (rc == CLI_OK && a->perm_eligible && a->no_perm_eligible)
+		rc = cli_bad_arg("give --allow-permanent-eligible or "
+				 "--no-permanent-eligible, not both");
+	if (rc == CLI_OK && a->perm_active && a->no_perm_active)
+		rc = cli_bad_arg("give --allow-permanent-active or "
+				 "--no-permanent-active, not both");
+	if (rc != CLI_OK)
+		return rc;
+	if (a->perm_eligible || a->no_perm_eligible)
+		r->allow_perm_eligible = a->perm_eligible;
+	if (a->perm_active || a->no_perm_active)
+		r->allow_perm_active = a->perm_active;
+	return CLI_OK;
+}
+
+static int
+role_apply_pim(const struct role_args *a, struct store_role *r)
+{
+	regex_t re;
+	int rc = CLI_OK;
+
+	if (a->min_reason_len != NULL) {
+		rc = role_parse_count("--min-reason-length", a->min_reason_len,
+		    &r->min_reason_len);
+		r->require_reason |= r->min_reason_len > 0;
+	}
+	if (rc == CLI_OK && a->ticket_pattern != NULL) {
+		if (cli_check_text("--ticket-pattern", a->ticket_pattern,
+			sizeof(r->ticket_pattern) - 1) != CLI_OK)
+			return CLI_USAGE;
+		if (regcomp(&re, a->ticket_pattern, REG_EXTENDED | REG_NOSUB))
+			return cli_bad_arg(
+			    "--ticket-pattern '%s' is not a valid "
+			    "extended regular expression",
+			    a->ticket_pattern);
+		regfree(&re);
+		str_copy(r->ticket_pattern, a->ticket_pattern,
+		    sizeof(r->ticket_pattern));
+		r->require_ticket |= r->ticket_pattern[0] != '\0';
+	}
+	if (rc == CLI_OK && a->approvals != NULL)
+		rc = role_parse_count(
+		    "--require-approval", a->approvals, &r->approvals);
+	if (rc == CLI_OK && a->approvers != NULL) {
+		rc = cli_check_text(
+		    "--approvers", a->approvers, sizeof(r->approvers) - 1);
+		if (rc == CLI_OK && role_list_has_gap(a->approvers))
+			rc = cli_bad_arg("invalid --approvers '%s': an empty "
+					 "item (a stray comma)",
+			    a->approvers);
+		if (rc == CLI_OK)
+			str_copy(
+			    r->approvers, a->approvers, sizeof(r->approvers));
+	}
+	if (rc == CLI_OK && r->approvals > 0 && r->approvers[0] == '\0')
+		rc = cli_bad_arg("--require-approval %d needs --approvers "
+				 "USER_OR_ROLE[,...]",
+		    r->approvals);
+	return rc;
+}
+
+/* Applies what A gives to R (keeping what it does not). */
+static int
+role_apply(const struct role_args *a, struct store_role *r)
+{
+	int rc = role_apply_limits(a, r);
+
+	if (rc == CLI_OK)
+		rc = role_apply_flags(a, r);
+	if (rc == CLI_OK)
+		rc = role_apply_pim(a, r);
+	return rc;
+}
+
+/* The defaults of a new role. */
+static void
+role_defaults(struct store_role *r)
+{
+	r->max_activation = ROLE_DEFAULT_MAX;
+	r->max_session = ROLE_DEFAULT_MAX;
+	r->idle_timeout = 0;
+	r->channels = CHANNEL_DEFAULT;
+	r->approval_ttl = 86400;
+	r->allow_perm_eligible = true;
+	r->allow_perm_active = true;
+}
+
+/* The PIM settings of R in short ("mfa,reason>=20,..."), "-" if none. */
+static void
+role_format_pim(const struct store_role *r, char *buf, size_t size)
+{
+	char ttl[32], max[32];
+	size_t n;
+
+	buf[0] = '\0';
+	str_printf(buf, size, "%s%s", r->require_mfa ? "mfa," : "",
+	    r->break_glass ? "break-glass," : "");
+	n = strlen(buf);
+	if (r->require_reason)
+		snprintf(
+		    buf + n, size - n, "justification>=%d,", r->min_reason_len);
+	n = strlen(buf);
+	if (r->require_ticket)
+		snprintf(buf + n, size - n, "ticket~%s,",
+		    r->ticket_pattern[0] != '\0' ? r->ticket_pattern : ".*");
+	n = strlen(buf);
+	if (r->approvals > 0)
+		snprintf(buf + n, size - n, "approvals %d of %s within %s,",
+		    r->approvals, r->approvers,
+		    cli_duration(r->approval_ttl, ttl, sizeof(ttl)));
+	n = strlen(buf);
+	snprintf(buf + n, size - n, "%s%s%s%s",
+	    r->allow_perm_eligible ? "" : "no-permanent-eligible,",
+	    r->allow_perm_active ? "" : "no-permanent-active,",
+	    r->max_assignment > 0 ? "max-assignment " : "",
+	    r->max_assignment > 0
+		? cli_duration(r->max_assignment, max, sizeof(max))
+		: "");
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == ',')
+		buf[n - 1] = '\0';
+	if (buf[0] == '\0')
+		str_copy(buf, "-", size);
+}
+
+/* The audit detail of R's settings. */
+static void
+role_describe(
+    const char *verb, const struct store_role *r, char *buf, size_t size)
+{
+	char act[32], ses[32], idle[32], ch[64], pim[STORE_TEXT_MAX];
+
+	role_format_channels(r->channels, ch, sizeof(ch));
+	role_format_pim(r, pim, sizeof(pim));
+	str_printf(buf, size,
+	    "role %s %s max-activation %s max-session %s idle-timeout %s "
+	    "channels %s settings %s",
+	    verb, r->name, cli_duration(r->max_activation, act, sizeof(act)),
+	    cli_duration(r->max_session, ses, sizeof(ses)),
+	    cli_duration(r->idle_timeout, idle, sizeof(idle)), ch, pim);
+	cli_text_cut(buf);
 }
 
 static int
 role_add_tx(struct cli_ctx *ctx, struct store_role *r)
 {
-	char act[32], ses[32], idle[32], ch[64];
+	char detail[STORE_TEXT_MAX];
 	int64_t id;
 	int rc;
 
@@ -130,42 +373,70 @@ role_add_tx(struct cli_ctx *ctx, struct store_role *r)
 		return cli_fail("role %s already exists", r->name);
 	if (rc != PIM_OK)
 		return cli_store_fail(ctx, rc, "cannot add the role");
-	role_format_channels(r->channels, ch, sizeof(ch));
-	return cli_audit(ctx, NULL, NULL, r->name,
-	    "role add %s max-activation %s max-session %s idle-timeout %s "
-	    "channels %s",
-	    r->name, cli_duration(r->max_activation, act, sizeof(act)),
-	    cli_duration(r->max_session, ses, sizeof(ses)),
-	    cli_duration(r->idle_timeout, idle, sizeof(idle)), ch);
+	role_describe("add", r, detail, sizeof(detail));
+	return cli_audit(ctx, NULL, NULL, r->name, "%s", detail);
 }
 
 int
 cmd_role_add(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct role_args a = {NULL, NULL, NULL, NULL};
-	const struct cli_opt opts[] = {
-	    {"--max-activation", CLI_OPT_VALUE, &a.max_activation},
-	    {"--max-session", CLI_OPT_VALUE, &a.max_session},
-	    {"--idle-timeout", CLI_OPT_VALUE, &a.idle_timeout},
-	    {"--channels", CLI_OPT_VALUE, &a.channels},
-	    {NULL, 0, NULL},
-	};
+	struct role_args a = {.max_activation = NULL};
+	struct cli_opt opts[ROLE_NOPTS];
 	struct store_role r = {.id = 0};
 	const char *name;
 	struct store *st;
 	int rc;
 
+	role_opts(&a, opts);
+	role_defaults(&r);
 	rc = cli_parse(argc, argv, opts, &name, 1);
 	if (rc == CLI_OK)
 		rc = cli_check_name("role", name);
 	if (rc == CLI_OK)
-		rc = role_fill(&a, &r);
+		rc = role_apply(&a, &r);
 	if (rc != CLI_OK)
 		return rc;
 	str_copy(r.name, name, sizeof(r.name));
 	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
 		return CLI_FAIL;
 	return cli_end(ctx, role_add_tx(ctx, &r));
+}
+
+static int
+role_set_tx(struct cli_ctx *ctx, const char *name, const struct role_args *a)
+{
+	char detail[STORE_TEXT_MAX];
+	struct store_role r;
+	int rc;
+
+	if (cli_get_role(ctx, name, &r) != CLI_OK)
+		return CLI_FAIL;
+	rc = role_apply(a, &r);
+	if (rc != CLI_OK)
+		return rc;
+	rc = store_role_update(ctx->st, &r);
+	if (rc != PIM_OK)
+		return cli_store_fail(ctx, rc, "cannot change the role");
+	role_describe("set", &r, detail, sizeof(detail));
+	return cli_audit(ctx, NULL, NULL, r.name, "%s", detail);
+}
+
+int
+cmd_role_set(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct role_args a = {.max_activation = NULL};
+	struct cli_opt opts[ROLE_NOPTS];
+	const char *name;
+	struct store *st;
+	int rc;
+
+	role_opts(&a, opts);
+	rc = cli_parse(argc, argv, opts, &name, 1);
+	if (rc != CLI_OK)
+		return rc;
+	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
+		return CLI_FAIL;
+	return cli_end(ctx, role_set_tx(ctx, name, &a));
 }
 
 /* The roles, each with a JSON array of the names of the targets it
@@ -250,6 +521,33 @@ role_listing_free(struct role_listing *l)
 	cli_vec_free(&l->roles);
 }
 
+/* Adds R's PIM settings to O (NULL passes through). */
+static json_t *
+role_json_pim(const struct store_role *r, json_t *o)
+{
+	json_t *pim;
+
+	if (o == NULL)
+		return NULL;
+	pim = json_pack("{sb sb si sb so si so sI sb sb sI sb}", "require_mfa",
+	    r->require_mfa, "require_justification", r->require_reason,
+	    "min_reason_length", r->min_reason_len, "require_ticket",
+	    r->require_ticket, "ticket_pattern",
+	    cli_json_text(r->ticket_pattern), "approvals", r->approvals,
+	    "approvers", cli_json_text(r->approvers), "approval_ttl",
+	    (json_int_t)r->approval_ttl, "allow_permanent_eligible",
+	    r->allow_perm_eligible, "allow_permanent_active",
+	    r->allow_perm_active, "max_assignment",
+	    (json_int_t)r->max_assignment, "break_glass", r->break_glass);
+	if (pim == NULL || json_object_update(o, pim) != 0) {
+		json_decref(pim);
+		json_decref(o);
+		return NULL;
+	}
+	json_decref(pim);
+	return o;
+}
+
 static int
 role_list_json(const struct role_listing *l)
 {
@@ -264,14 +562,15 @@ role_list_json(const struct role_listing *l)
 				json_array_append_new(channels,
 				    json_string(role_channels[c].name));
 		}
-		cli_json_push(
-		    &arr, json_pack("{sI so sI sI sI so sO so}", "id",
-			      (json_int_t)r->id, "name", cli_json_text(r->name),
-			      "max_activation", (json_int_t)r->max_activation,
-			      "max_session", (json_int_t)r->max_session,
-			      "idle_timeout", (json_int_t)r->idle_timeout,
-			      "channels", channels, "targets", l->targets[i],
-			      "created", cli_json_instant(r->created)));
+		cli_json_push(&arr,
+		    role_json_pim(r,
+			json_pack("{sI so sI sI sI so sO so}", "id",
+			    (json_int_t)r->id, "name", cli_json_text(r->name),
+			    "max_activation", (json_int_t)r->max_activation,
+			    "max_session", (json_int_t)r->max_session,
+			    "idle_timeout", (json_int_t)r->idle_timeout,
+			    "channels", channels, "targets", l->targets[i],
+			    "created", cli_json_instant(r->created))));
 	}
 	return cli_json_print(arr);
 }
@@ -297,20 +596,23 @@ role_join(json_t *a, char *buf, size_t size)
 static int
 role_list_text(const struct role_listing *l)
 {
-	struct cli_table *t = cli_table_new(7, "NAME", "MAX ACTIVATION",
-	    "MAX SESSION", "IDLE TIMEOUT", "CHANNELS", "TARGETS", "CREATED");
+	struct cli_table *t =
+	    cli_table_new(8, "NAME", "MAX ACTIVATION", "MAX SESSION",
+		"IDLE TIMEOUT", "CHANNELS", "TARGETS", "SETTINGS", "CREATED");
 
 	for (size_t i = 0; t != NULL && i < l->roles.n; i++) {
 		const struct store_role *r = cli_vec_at(&l->roles, i);
 		char act[32], ses[32], idle[32], ch[64], tg[1024], created[32];
+		char pim[STORE_TEXT_MAX];
 
 		role_format_channels(r->channels, ch, sizeof(ch));
 		role_join(l->targets[i], tg, sizeof(tg));
+		role_format_pim(r, pim, sizeof(pim));
 		cli_table_add(t, r->name,
 		    cli_duration(r->max_activation, act, sizeof(act)),
 		    cli_duration(r->max_session, ses, sizeof(ses)),
 		    cli_duration(r->idle_timeout, idle, sizeof(idle)), ch, tg,
-		    cli_instant(r->created, created, sizeof(created)));
+		    pim, cli_instant(r->created, created, sizeof(created)));
 	}
 	if (t == NULL)
 		return cli_fail("out of memory");

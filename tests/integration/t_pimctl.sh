@@ -415,8 +415,9 @@ json_check "[a for a in j if a['role'] == 'oncall'][0]['from'] is None"
 
 echo "== activations"
 run 0 activate alice oncall --for 1h --reason "care plan fix, ticket 42"
-grep -qxE '[0-9]+' "$OUT" || fail "activate printed more than an id"
-act=$(cat "$OUT")
+grep -qxE '[0-9]+' "$OUT" || fail "activate did not print the id alone"
+err_has "is active"
+act=$(cut -d' ' -f1 "$OUT")
 run 1 activate alice oncall --for 9h --reason "too long"
 run 1 activate dave oncall --for 1h --reason "not eligible"
 run 2 activate alice oncall --for 1h
@@ -528,7 +529,7 @@ echo "== unassign ends live activations"
 # A live activation and a pending request of the role, and a pending
 # request of another role that unassign must leave alone.
 run 0 activate alice oncall --for 1h --reason "soin à domicile, ticket 7"
-live=$(cat "$OUT")
+live=$(cut -d' ' -f1 "$OUT")
 run 0 activations --json
 json_check "[a for a in j if a['id'] == $live][0]['reason'] == \
 'soin à domicile, ticket 7'"
@@ -732,6 +733,123 @@ for key in "$TMP/id" "$TMP/locked"; do
 done
 grep -qaF -- "$PASSWORD" "$STATE/pimgate.db" &&
 	fail "the password is in the database in clear"
+
+echo "== PIM role settings, requests and approvals"
+run 0 user add bobby
+run 0 user add erin
+run 2 role add clients-db --require-approval 2
+err_has "needs --approvers"
+run 2 role add clients-db --ticket-pattern 'INC-[0-9'
+err_has "not a valid extended regular expression"
+run 2 role add clients-db --require-mfa --no-require-mfa
+run 2 role add clients-db --require-approval many --approvers bobby
+run 0 role add clients-db --max-activation 4h --require-justification \
+	--min-reason-length 10 --require-ticket --ticket-pattern 'INC-[0-9]+' \
+	--require-approval 2 --approvers bobby,leads --approval-ttl 2h \
+	--no-permanent-active --max-assignment 30d
+run 0 role add leads
+run 0 role list
+out_has "approvals 2 of bobby,leads within 2h"
+out_has "ticket~INC-[0-9]+"
+run 0 role list --json
+json_ok
+json_check "[r for r in j if r['name'] == 'clients-db'][0]['approvals'] == 2"
+json_check "[r for r in j if r['name'] == 'clients-db'][0]['approvers'] == \
+'bobby,leads'"
+json_check "[r for r in j if r['name'] == 'clients-db'][0]\
+['ticket_pattern'] == 'INC-[0-9]+'"
+json_check "[r for r in j if r['name'] == 'clients-db'][0]\
+['allow_permanent_active'] is False"
+json_check "[r for r in j if r['name'] == 'clients-db'][0]\
+['allow_permanent_eligible'] is True"
+json_check "[r for r in j if r['name'] == 'clients-db'][0]\
+['max_assignment'] == 30 * 86400"
+json_check "[r for r in j if r['name'] == 'leads'][0]['approval_ttl'] == \
+86400"
+json_check "[r for r in j if r['name'] == 'leads'][0]['require_mfa'] is False"
+
+run 1 assign alice clients-db --active
+err_has "role clients-db allows no permanent active assignment; give --until"
+run 1 assign alice clients-db --active --until 2099-01-01T00:00:00Z
+err_has "at most 30d"
+run 0 assign alice clients-db --eligible
+run 0 assign erin leads --active
+
+run 1 activate alice clients-db --for 5h --reason "care plan update" \
+	--ticket INC-7
+err_has "role clients-db allows at most 4h per activation"
+run 1 activate alice clients-db --for 1h --reason "short" --ticket INC-7
+err_has "at least 10 characters"
+run 1 activate alice clients-db --for 1h --reason "care plan update" \
+	--ticket X-1
+err_has "role clients-db needs a ticket number matching INC-[0-9]+"
+run 2 activate alice clients-db --for 1h --reason "care plan update" \
+	--start tomorrow
+run 0 activate alice clients-db --for 1h --reason "care plan update" \
+	--ticket INC-7 --by alice
+grep -qxE '[0-9]+' "$OUT" || fail "activate did not print the id alone"
+err_has "is pending approval"
+req=$(cut -d' ' -f1 "$OUT")
+run 1 activate alice clients-db --for 1h --reason "care plan update" \
+	--ticket INC-8
+err_has "waiting for approval"
+run 0 requests --json
+json_ok
+json_check "[(r['approvals'], r['needed'], r['ticket']) for r in j \
+if r['id'] == $req] == [(0, 2, 'INC-7')]"
+run 2 approve "$req"
+run 2 approve nope --by bobby
+run 1 approve "$req" --by alice
+err_has "you cannot approve your own request"
+run 1 approve "$req" --by mallory
+err_has "mallory is not an approver of role clients-db"
+run 1 approve 9999 --by bobby
+run 0 approve "$req" --by bobby --reason "looks right"
+out_has "$req pending"
+run 1 approve "$req" --by bobby
+err_has "you already approved request $req"
+run 0 requests
+out_has "1/2 bobby"
+run 0 approve "$req" --by erin
+out_has "$req active"
+run 0 requests --json
+json_check "not [r for r in j if r['id'] == $req]"
+run 0 activations --json
+json_check "[a for a in j if a['id'] == $req][0]['state'] == 'active'"
+run 0 revoke "$req"
+
+run 1 role set nope --require-mfa
+run 2 role set clients-db --require-approval 3 --approvers ''
+run 0 role set clients-db --require-approval 1 --approvers bobby
+run 0 activate alice clients-db --for 1h --reason "care plan update" \
+	--ticket INC-9
+req=$(cut -d' ' -f1 "$OUT")
+run 2 deny "$req" --by bobby
+run 0 deny "$req" --by bobby --reason "not today"
+out_has "$req denied"
+run 1 approve "$req" --by bobby
+err_has "not pending"
+
+run 0 role add emergency --break-glass
+run 0 assign alice emergency --eligible
+run 1 activate alice emergency --for 1h --reason "server room flooded"
+err_has "role emergency needs MFA, and alice has none enrolled: ask an \
+admin to run 'pimctl user mfa enroll alice'"
+python3 - "$STATE/pimgate.db" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("SELECT outcome, detail FROM audit").fetchall()
+want = [("ok", "role add clients-db"), ("ok", "role set clients-db"),
+        ("refused", "activate alice clients-db refused: role clients-db "
+         "allows at most 4h"),
+        ("refused", "approve request"), ("ok", "approve request"),
+        ("ok", "deny request"),
+        ("refused", "activate alice emergency refused: role emergency "
+         "needs MFA")]
+for o, w in want:
+    if not any(r[0] == o and r[1].startswith(w) for r in rows):
+        sys.exit("FAIL: no %s audit event '%s'" % (o, w))
+EOF
 
 echo "== audit trail"
 python3 - "$STATE/pimgate.db" "$PASSWORD" <<'EOF'
