@@ -199,7 +199,9 @@ session_create(struct session_mgr *m, struct session *s, const char *peer,
 	}
 	s->deadline_ev = evtimer_new(m->base, session_deadline_cb, s);
 	s->idle_ev = evtimer_new(m->base, session_idle_cb, s);
-	if (s->deadline_ev == NULL || s->idle_ev == NULL) {
+	s->warn_ev = evtimer_new(m->base, session_warn_cb, s);
+	if (s->deadline_ev == NULL || s->idle_ev == NULL ||
+	    s->warn_ev == NULL) {
 		str_copy(reason, "the bastion is out of memory", rlen);
 		return PIM_ENOMEM;
 	}
@@ -263,6 +265,7 @@ session_arm_deadline(struct session *s)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->deadline_ev, &tv);
+	session_arm_warning(s);
 }
 
 static void
@@ -361,6 +364,7 @@ session_end(struct session *s, const char *reason, const char *message)
 	    (long long)s->row.id, s->row.user, s->row.target, reason);
 	evtimer_del(s->deadline_ev);
 	evtimer_del(s->idle_ev);
+	evtimer_del(s->warn_ev);
 	s->ops->end(s->conn, reason, message);
 }
 
@@ -371,7 +375,9 @@ session_free_events(struct session *s)
 		event_free(s->deadline_ev);
 	if (s->idle_ev != NULL)
 		event_free(s->idle_ev);
-	s->deadline_ev = s->idle_ev = NULL;
+	if (s->warn_ev != NULL)
+		event_free(s->warn_ev);
+	s->deadline_ev = s->idle_ev = s->warn_ev = NULL;
 }
 
 /* Writes the end of S (row and audit event); what fails is retried from

@@ -26,6 +26,7 @@ struct session {
 	void *conn;
 	struct event *deadline_ev;
 	struct event *idle_ev;
+	struct event *warn_ev; /* the next warning before the deadline */
 	int64_t last_traffic_us;
 	int recordings;
 	char end_reason[16];
@@ -53,6 +54,8 @@ struct session_mgr {
 void session_deadline_cb(evutil_socket_t fd, short what, void *arg);
 void session_idle_cb(evutil_socket_t fd, short what, void *arg);
 void session_arm_deadline(struct session *s);
+void session_arm_warning(struct session *s);
+void session_warn_cb(evutil_socket_t fd, short what, void *arg);
 void session_free_events(struct session *s);
 /* Re-applies the admission rule to S; ends S and returns false if its
  * grant is gone; on a store error keeps S and returns false. */

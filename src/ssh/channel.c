@@ -829,6 +829,22 @@ chpair_step(struct chpair *p)
 	} while (p->state != before && !p->conn->client_gone);
 }
 
+void
+chpair_notice(struct chpair *p, const char *message)
+{
+	char line[SSH_MSG_MAX + 8];
+	int n;
+
+	if (p->state != CH_RUNNING || !p->pty)
+		return;
+	n = snprintf(line, sizeof(line), "\r\n%s\r\n", message);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    ssh_channel_window_size(p->cch) < (uint32_t)n)
+		return; /* a notice may be dropped, never half-written */
+	ssh_channel_write_stderr(p->cch, line, (uint32_t)n);
+	ch_record_output(p, line, (size_t)n);
+}
+
 /* The session is ending: show MESSAGE and close, whatever the state. */
 void
 chpair_end(struct chpair *p, const char *message)

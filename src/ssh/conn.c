@@ -138,11 +138,16 @@ conn_session_end(void *arg, const char *reason, const char *message)
 	conn_kick(c);
 }
 
+/* A notice for the person (the end is near): shown on their terminals
+ * at the next pump. */
 static void
 conn_session_notice(void *arg, const char *message)
 {
-	/* Notices before the deadline come with the self-service work. */
-	log_debug("notice dropped: %s", message);
+	struct conn *c = arg;
+
+	str_copy(c->notice, message, sizeof(c->notice));
+	c->notice_pending = true;
+	conn_kick(c);
 }
 
 static const struct session_ops conn_session_ops = {
@@ -229,6 +234,11 @@ conn_steps(struct conn *c)
 	if (c->up != NULL)
 		upstream_step(c->up);
 	conn_check_upstream(c);
+	if (c->notice_pending) {
+		c->notice_pending = false;
+		TAILQ_FOREACH(p, &c->chans, entry)
+		chpair_notice(p, c->notice);
+	}
 	for (p = TAILQ_FIRST(&c->chans); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
 		if (c->state == CONN_ENDING && p->state != CH_DONE)

@@ -210,6 +210,8 @@ struct conn {
 	int next_no;
 	bool in_pump;
 	char end_message[SSH_MSG_MAX];
+	char notice[SSH_MSG_MAX]; /* for the person's terminals */
+	bool notice_pending;
 	int64_t ending_since_us;
 	bool client_gone;
 };
@@ -262,6 +264,8 @@ void forward_install(struct conn *c);
 struct chpair *chpair_open(struct conn *c);
 void chpair_step(struct chpair *p);
 void chpair_end(struct chpair *p, const char *message);
+/* Shows MESSAGE on the pair's terminal (pty channels only), recorded. */
+void chpair_notice(struct chpair *p, const char *message);
 void chpair_free(struct chpair *p);
 /* True if the recordings disk keeps [recording] min_free. */
 bool chpair_recording_space(const struct config *cfg);
