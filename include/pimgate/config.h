@@ -32,6 +32,10 @@ struct config {
 	int64_t record_min_free;
 	int64_t login_grace; /* [ssh] login_grace_time secs, default 60 */
 	int64_t poll_ms; /* [server] store_poll_ms, default 200 */
+	/* [notify] command: run by /bin/sh -c for each activation event,
+	 * with a JSON document on standard input; NULL = none. */
+	char *notify_command;
+	int64_t notify_timeout; /* [notify] timeout secs, default 10 */
 };
 
 /* Reads PATH into CFG (zeroed first) and fills defaults. On error returns

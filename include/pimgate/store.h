@@ -326,5 +326,15 @@ int store_audit_append(struct store *st, struct store_audit *a);
 /* Events with ts_ms >= SINCE_MS, oldest first; USER NULL for all. */
 int store_audit_list(struct store *st, int64_t since_ms, const char *user,
     store_audit_cb cb, void *arg);
+/* Events with id > AFTER_ID, oldest first, at most LIMIT of them. */
+int store_audit_since_id(struct store *st, int64_t after_id, int limit,
+    store_audit_cb cb, void *arg);
+/* The id of the newest event in *ID (0 if there is none). */
+int store_audit_max_id(struct store *st, int64_t *id);
+
+/* Activations whose window closed in (AFTER, UPTO] without being ended
+ * early: state active (not yet swept) or expired. Oldest end first. */
+int store_activation_ending(struct store *st, int64_t after, int64_t upto,
+    store_activation_cb cb, void *arg);
 
 #endif

@@ -11,6 +11,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/notify.h"
 #include "pimgate/record.h"
 #include "pimgate/session.h"
 #include "pimgate/ssh_front.h"
@@ -28,6 +29,7 @@ struct daemon {
 	struct store *st;
 	struct vault *vault;
 	struct session_mgr *mgr;
+	struct notify *notify; /* NULL without a [notify] command */
 	struct ssh_front *ssh;
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain;
@@ -141,6 +143,13 @@ daemon_setup(struct daemon *d)
 		log_error("cannot start the session manager");
 		return PIM_ERR;
 	}
+	if (d->cfg.notify_command != NULL) {
+		d->notify = notify_new(d->base, d->st, &d->cfg);
+		if (d->notify == NULL || notify_start(d->notify) != PIM_OK) {
+			log_error("cannot start notifications");
+			return PIM_ERR;
+		}
+	}
 	d->ssh =
 	    ssh_front_new(d->base, d->mgr, &d->cfg, d->vault, err, sizeof(err));
 	if (d->ssh == NULL || ssh_front_listen(d->ssh, d->cfg.ssh_listen, err,
@@ -166,6 +175,7 @@ daemon_teardown(struct daemon *d)
 	/* Everything recorded is on disk before the last ends are stored. */
 	cast_writer_thread_stop();
 	session_mgr_free(d->mgr);
+	notify_free(d->notify);
 	if (d->drain != NULL)
 		event_free(d->drain);
 	if (d->sigterm != NULL)

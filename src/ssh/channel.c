@@ -382,6 +382,10 @@ ch_admit(struct chpair *p)
 	struct conn *c = p->conn;
 	char msg[SSH_MSG_MAX];
 
+	if (c->selfsvc) {
+		ssh_selfsvc_channel(p);
+		return;
+	}
 	if (c->refusal[0] != '\0' || c->sess == NULL) {
 		ch_fail(p, c->refusal[0] ? c->refusal : "pimgate: refused");
 		return;
@@ -804,6 +808,14 @@ ch_step_once(struct chpair *p)
 		break;
 	case CH_CLOSING:
 		ch_close_step(p);
+		break;
+	case CH_LOCAL:
+		if (!ch_move(p->u2c, p->cch, false)) {
+			p->conn->client_gone = true;
+			break;
+		}
+		if (evbuffer_get_length(p->u2c) == 0)
+			ch_close_step(p);
 		break;
 	case CH_DONE:
 		break;

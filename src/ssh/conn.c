@@ -166,11 +166,10 @@ conn_admit(struct conn *c)
 	c->admitted_checked = true;
 	evtimer_del(c->timer);
 	if (c->target[0] == '\0') {
+		/* No target: the person's own commands (status, activate...).
+		 */
 		conn_set_timer(c, c->front->cfg->login_grace * 1000);
-		snprintf(c->refusal, sizeof(c->refusal),
-		    "pimgate: name a target in the login: "
-		    "ssh %s:TARGET@bastion",
-		    c->user);
+		c->selfsvc = true;
 		return;
 	}
 	rc = session_open(c->front->mgr, c->user, c->target, "ssh", c->peer,

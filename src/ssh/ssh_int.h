@@ -118,6 +118,7 @@ enum ch_state {
 	CH_RUNNING, /* relaying */
 	CH_FAILING, /* telling the client error[] */
 	CH_CLOSING, /* upstream done; draining to the client */
+	CH_LOCAL, /* a self-service answer draining to the client */
 	CH_DONE, /* both sides closed; to be freed */
 };
 
@@ -196,6 +197,7 @@ struct conn {
 	char user[STORE_NAME_MAX];
 	char target[STORE_NAME_MAX];
 	bool authed;
+	bool selfsvc; /* logged in without a target: self-service commands */
 	int64_t authed_at_us;
 	bool wait_first_channel; /* ending: a channel may yet carry why */
 	int64_t recorded_done; /* recording bytes of closed channels */
@@ -256,6 +258,11 @@ void upstream_free(struct upstream *u);
 void dial_start(struct upstream *u);
 void dial_cancel(struct upstream *u);
 void dial_close(struct upstream *u);
+
+/* selfsvc.c */
+/* Runs the self-service command of P (an exec request) and queues its
+ * answer for the client (state CH_LOCAL). */
+void ssh_selfsvc_channel(struct chpair *p);
 
 /* forward.c */
 void forward_install(struct conn *c);

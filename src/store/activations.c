@@ -296,3 +296,25 @@ store_activation_list(
 	store_stmt_put(st, STMT_ACT_LIST, s);
 	return r;
 }
+
+int
+store_activation_ending(struct store *st, int64_t after, int64_t upto,
+    store_activation_cb cb, void *arg)
+{
+	struct act_each e = {cb, arg};
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_ACT_ENDING,
+	    "SELECT " ACT_COLS ACT_FROM
+	    " WHERE a.state IN ('active', 'expired')"
+	    " AND a.\"end\" > ?1 AND a.\"end\" <= ?2 ORDER BY a.\"end\", a.id",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, after);
+	sqlite3_bind_int64(s, 2, upto);
+	r = store_each(st, s, act_row, &e, "listing ending activations");
+	store_stmt_put(st, STMT_ACT_ENDING, s);
+	return r;
+}

@@ -94,3 +94,41 @@ store_audit_list(struct store *st, int64_t since_ms, const char *user,
 	store_stmt_put(st, STMT_AUDIT_LIST, s);
 	return r;
 }
+
+int
+store_audit_since_id(
+    struct store *st, int64_t after_id, int limit, store_audit_cb cb, void *arg)
+{
+	struct audit_each e = {cb, arg};
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_SINCE,
+	    "SELECT " AUDIT_COLS " FROM audit WHERE id > ?1 ORDER BY id"
+	    " LIMIT ?2",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, after_id);
+	sqlite3_bind_int(s, 2, limit);
+	r = store_each(st, s, audit_row, &e, "listing new audit events");
+	store_stmt_put(st, STMT_AUDIT_SINCE, s);
+	return r;
+}
+
+int
+store_audit_max_id(struct store *st, int64_t *id)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_MAX_ID,
+	    "SELECT coalesce(max(id), 0) FROM audit", &s);
+	if (r != PIM_OK)
+		return r;
+	r = store_step_row(st, s, "reading the newest audit id");
+	if (r == PIM_OK)
+		*id = sqlite3_column_int64(s, 0);
+	store_stmt_put(st, STMT_AUDIT_MAX_ID, s);
+	return r;
+}

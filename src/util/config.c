@@ -56,6 +56,8 @@ static const struct config_key config_keys[] = {
     {"recording", "input", CK_BOOL, CFG_FIELD(record_input)},
     {"recording", "max_size", CK_SIZE, CFG_FIELD(record_max_size)},
     {"recording", "min_free", CK_SIZE, CFG_FIELD(record_min_free)},
+    {"notify", "command", CK_STRING, CFG_FIELD(notify_command)},
+    {"notify", "timeout", CK_DURATION, CFG_FIELD(notify_timeout)},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -346,6 +348,7 @@ config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
 	cfg->poll_ms = 200;
 	cfg->record_max_size = (int64_t)1 << 30;
 	cfg->record_min_free = (int64_t)256 << 20;
+	cfg->notify_timeout = 10;
 	cfg->path = strdup(path);
 	if (cfg->path == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -385,6 +388,7 @@ config_free(struct config *cfg)
 	free(cfg->ssh_listen);
 	free(cfg->pg_listen);
 	free(cfg->http_listen);
+	free(cfg->notify_command);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -1,0 +1,80 @@
+/* Self-service: the commands a caregiver types over SSH (status,
+ * activate, deactivate, extend, cancel, requests, approve, deny, targets,
+ * help), as a library the SSH front end calls. No sockets and no SSH
+ * here: a command line goes in, plain text lines (each ending in "\n")
+ * and an exit status come out. Every change runs in a store transaction
+ * together with its audit event (event "selfservice", actor the user);
+ * refusals are audited too, with outcome "refused". */
+#ifndef PIMGATE_SELFSVC_H
+#define PIMGATE_SELFSVC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pimgate/store.h"
+#include "pimgate/vault.h"
+
+#define SELFSVC_AUDIT_EVENT "selfservice"
+#define SELFSVC_MAX_WORDS 32
+
+/* Exit statuses of selfsvc_run. */
+enum selfsvc_status {
+	SELFSVC_OK = 0,
+	SELFSVC_REFUSED = 1, /* refused or failed: one line says why */
+	SELFSVC_USAGE = 2, /* malformed command: a reason and the usage */
+};
+
+/* Who runs the command, and where. Nothing here is owned. */
+struct selfsvc_ctx {
+	struct store *st;
+	struct vault *vault; /* opens MFA secrets; NULL: --otp cannot work */
+	const char *user; /* the authenticated user */
+	const char *peer; /* client address for the audit, may be NULL */
+	int64_t now; /* seconds since the epoch */
+	/* A person at a pty, who may be prompted. The library itself never
+	 * prompts: the front end asks selfsvc_needs_otp first. */
+	bool interactive;
+	/* How people reach this bastion, for the login lines of `targets`:
+	 * host name (NULL: "<this bastion>") and SSH port (0: left out). */
+	const char *login_host;
+	int login_port;
+};
+
+/* What the person sees: a growing NUL-terminated buffer. Start it
+ * zeroed; free it with selfsvc_out_free. FAILED is set if memory ran out
+ * (the text is then cut short). */
+struct selfsvc_out {
+	char *buf;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+void selfsvc_out_free(struct selfsvc_out *out);
+
+/* Runs one command line ARGV (ARGC >= 1; ARGV[0] is the verb) for
+ * CTX->user; appends what the person sees to OUT. Returns an enum
+ * selfsvc_status: 0 done, 1 refused (one line saying what is missing),
+ * 2 usage error (unknown command, bad or missing argument). */
+int selfsvc_run(const struct selfsvc_ctx *ctx, int argc, char **argv,
+    struct selfsvc_out *out);
+
+/* Splits LINE into words with shell-like quoting: '...' keeps everything
+ * literally, "..." keeps everything but \" and \\, a backslash outside
+ * quotes takes the next character literally; words are separated by
+ * blanks (space, tab, CR, LF). *ARGV (NULL-terminated, free it with
+ * selfsvc_argv_free) gets at most SELFSVC_MAX_WORDS words. Returns 0,
+ * -1 on unbalanced quotes or a trailing backslash, -2 on too many words,
+ * -3 when out of memory; *ARGV is NULL after a failure. */
+int selfsvc_split(const char *line, char ***argv, int *argc);
+void selfsvc_argv_free(char **argv, int argc);
+
+/* True if ARGV is an `activate` (or `extend`) whose role needs a
+ * one-time code that ARGV does not give (no --otp), and CTX->user has
+ * MFA enrolled: an interactive front end should prompt for the code and
+ * append "--otp CODE". False for anything malformed (selfsvc_run will
+ * say what is wrong). */
+bool selfsvc_needs_otp(const struct selfsvc_ctx *ctx, int argc, char **argv);
+
+#endif
