@@ -12,6 +12,8 @@
 #include "pimgate/store.h"
 
 #define POLICY_REASON_MAX 256
+/* At most this many warnings before a session's deadline. */
+#define POLICY_NWARN_MAX 4
 
 /* What an admission grants: under which role, by which assignment or
  * activation, until when. */
@@ -25,7 +27,20 @@ struct admission {
 	int64_t deadline; /* earliest of window ends and max session */
 	int64_t idle_timeout; /* secs, 0 = none */
 	unsigned channels; /* enum store_channel bits of the role */
+	/* Seconds before the deadline at which the person is warned, from
+	 * the role's warn_before, largest first. */
+	int64_t warn_before[POLICY_NWARN_MAX];
+	int nwarn;
 };
+
+/* Parses a role's warn_before TEXT: "none" (or "") for no warning, else
+ * 1 to POLICY_NWARN_MAX whole seconds > 0, comma-separated ("300,60").
+ * Fills OUT largest first, a repeated value once, and sets *N. Returns
+ * PIM_OK or PIM_EINVAL (*N then 0). */
+int policy_warn_parse(const char *text, int64_t out[POLICY_NWARN_MAX], int *n);
+/* Writes the seconds of WARN (N of them) as "300,60" into BUF, "none"
+ * if N is 0. Returns false if BUF is too small. */
+bool policy_warn_format(const int64_t *warn, int n, char *buf, size_t size);
 
 /* The admission rule (docs: PRODUCT.md): USER may reach TARGET at NOW only
  * if USER is enabled, a role grants TARGET, and USER holds an active

@@ -54,6 +54,10 @@ void session_mgr_shutdown(struct session_mgr *m);
 /* Frees the manager; every session must be closed by then. */
 void session_mgr_free(struct session_mgr *m);
 size_t session_mgr_live(const struct session_mgr *m);
+/* This node changed the store itself (self-service): re-check the live
+ * sessions now; its own writes do not show in the store's change
+ * counter. */
+void session_mgr_changed(struct session_mgr *m);
 struct store *session_mgr_store(struct session_mgr *m);
 
 /* Authentication, for front ends (audited by the caller through

@@ -105,6 +105,10 @@ struct store_role {
 	bool allow_perm_active; /* default true */
 	int64_t max_assignment; /* secs a time-bound one may span; 0 */
 	bool break_glass; /* emergency: no approval, MFA and reason always */
+	/* Schema v5: seconds before a session's deadline at which the person
+	 * is warned, comma-separated ("300,60"); "none" for no warning. The
+	 * store writes "" as the default "300,60". */
+	char warn_before[64];
 };
 typedef int (*store_role_cb)(const struct store_role *r, void *arg);
 

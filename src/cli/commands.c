@@ -34,8 +34,11 @@ const struct cli_cmd cli_commands[] = {
 	cmd_target_list},
     {"role add",
 	"NAME [--max-activation DUR] [--max-session DUR] "
-	"[--idle-timeout DUR|none] [--channels LIST]",
-	"add a role (defaults 8h, 8h, none, shell,exec,sftp)", cmd_role_add},
+	"[--idle-timeout DUR|none] [--channels LIST] "
+	"[--warn-before DUR[,DUR...]|none]",
+	"add a role (defaults 8h, 8h, none, shell,exec,sftp, warnings 5m,1m "
+	"before a session ends)",
+	cmd_role_add},
     {"role set", "NAME [role add's options]",
 	"change a role's settings (only those given)", cmd_role_set},
     {"role list", "[--json]", "list roles and the targets they grant",

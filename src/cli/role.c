@@ -9,6 +9,7 @@
 
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
+#include "pimgate/policy.h"
 #include "pimgate/str.h"
 
 #include "cli.h"
@@ -88,6 +89,75 @@ role_format_channels(unsigned bits, char *buf, size_t size)
 		str_copy(buf, "none", size);
 }
 
+/* Parses --warn-before: "none", or 1 to 4 durations, comma-separated
+ * ("5m,1m"), into R->warn_before as seconds, largest first ("300,60"). */
+static int
+role_parse_warn(const char *s, struct store_role *r)
+{
+	int64_t warn[POLICY_NWARN_MAX], sorted[POLICY_NWARN_MAX];
+	char item[32], text[sizeof(r->warn_before)];
+	const char *p = s;
+	int n = 0, m;
+
+	if (strcmp(s, "none") == 0) {
+		str_copy(r->warn_before, "none", sizeof(r->warn_before));
+		return CLI_OK;
+	}
+	if (s[0] == '\0' || role_list_has_gap(s))
+		return cli_bad_arg("invalid --warn-before '%s': a list of "
+				   "durations like 5m,1m, or none",
+		    s);
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+
+		if (n == POLICY_NWARN_MAX)
+			return cli_bad_arg("invalid --warn-before '%s': at "
+					   "most %d times",
+			    s, POLICY_NWARN_MAX);
+		if (len >= sizeof(item))
+			return cli_bad_arg(
+			    "invalid --warn-before '%s': an item too long", s);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (cli_parse_duration("--warn-before", item, &warn[n]) !=
+		    CLI_OK)
+			return CLI_USAGE;
+		n++;
+		p += len;
+		p += *p == ',';
+	}
+	/* Stored sorted, the way the daemon reads it. */
+	if (!policy_warn_format(warn, n, text, sizeof(text)) ||
+	    policy_warn_parse(text, sorted, &m) != PIM_OK ||
+	    !policy_warn_format(
+		sorted, m, r->warn_before, sizeof(r->warn_before)))
+		return cli_bad_arg("invalid --warn-before '%s'", s);
+	return CLI_OK;
+}
+
+/* "5m,1m" for R's warning times, "none" for none, into BUF. */
+static void
+role_format_warn(const struct store_role *r, char *buf, size_t size)
+{
+	int64_t warn[POLICY_NWARN_MAX];
+	char d[32];
+	int n, i;
+
+	if (policy_warn_parse(r->warn_before, warn, &n) != PIM_OK) {
+		str_copy(buf, r->warn_before, size);
+		return;
+	}
+	str_copy(buf, "none", size);
+	for (i = 0; i < n; i++) {
+		if (i == 0)
+			buf[0] = '\0';
+		else
+			strncat(buf, ",", size - strlen(buf) - 1);
+		strncat(buf, cli_duration(warn[i], d, sizeof(d)),
+		    size - strlen(buf) - 1);
+	}
+}
+
 /* What `role add` and `role set` were given (NULL / false: not given). */
 struct role_args {
 	const char *max_activation;
@@ -106,9 +176,10 @@ struct role_args {
 	bool perm_active, no_perm_active;
 	const char *max_assignment;
 	bool break_glass, no_break_glass;
+	const char *warn_before;
 };
 
-/* The options of A, ended by a NULL name; OPTS holds 26 entries. */
+/* The options of A, ended by a NULL name; OPTS holds ROLE_NOPTS. */
 static void
 role_opts(struct role_args *a, struct cli_opt *o)
 {
@@ -135,13 +206,14 @@ role_opts(struct role_args *a, struct cli_opt *o)
 	    {"--max-assignment", CLI_OPT_VALUE, &a->max_assignment},
 	    {"--break-glass", CLI_OPT_FLAG, &a->break_glass},
 	    {"--no-break-glass", CLI_OPT_FLAG, &a->no_break_glass},
+	    {"--warn-before", CLI_OPT_VALUE, &a->warn_before},
 	    {NULL, 0, NULL},
 	};
 
 	memcpy(o, all, sizeof(all));
 }
 
-#define ROLE_NOPTS 23
+#define ROLE_NOPTS 24
 
 /* Parses a count 0..1000 given for OPT. */
 static int
@@ -198,6 +270,8 @@ role_apply_limits(const struct role_args *a, struct store_role *r)
 	if (rc == CLI_OK && a->approval_ttl != NULL)
 		rc = cli_parse_duration(
 		    "--approval-ttl", a->approval_ttl, &r->approval_ttl);
+	if (rc == CLI_OK && a->warn_before != NULL)
+		rc = role_parse_warn(a->warn_before, r);
 	return rc;
 }
 
@@ -302,6 +376,7 @@ role_defaults(struct store_role *r)
 	r->approval_ttl = 86400;
 	r->allow_perm_eligible = true;
 	r->allow_perm_active = true;
+	str_copy(r->warn_before, "300,60", sizeof(r->warn_before));
 }
 
 /* The PIM settings of R in short ("mfa,reason>=20,..."), "-" if none. */
@@ -335,6 +410,13 @@ role_format_pim(const struct store_role *r, char *buf, size_t size)
 	    r->max_assignment > 0
 		? cli_duration(r->max_assignment, max, sizeof(max))
 		: "");
+	n = strlen(buf);
+	if (strcmp(r->warn_before, "300,60") != 0) {
+		char warn[64];
+
+		role_format_warn(r, warn, sizeof(warn));
+		snprintf(buf + n, size - n, "warn-before %s,", warn);
+	}
 	n = strlen(buf);
 	if (n > 0 && buf[n - 1] == ',')
 		buf[n - 1] = '\0';
@@ -521,6 +603,21 @@ role_listing_free(struct role_listing *l)
 	cli_vec_free(&l->roles);
 }
 
+/* R's warning times as a JSON array of seconds, largest first. */
+static json_t *
+role_json_warn(const struct store_role *r)
+{
+	int64_t warn[POLICY_NWARN_MAX];
+	json_t *a = json_array();
+	int n = 0;
+
+	if (policy_warn_parse(r->warn_before, warn, &n) != PIM_OK)
+		n = 0;
+	for (int i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_integer((json_int_t)warn[i]));
+	return a;
+}
+
 /* Adds R's PIM settings to O (NULL passes through). */
 static json_t *
 role_json_pim(const struct store_role *r, json_t *o)
@@ -529,16 +626,17 @@ role_json_pim(const struct store_role *r, json_t *o)
 
 	if (o == NULL)
 		return NULL;
-	pim = json_pack("{sb sb si sb so si so sI sb sb sI sb}", "require_mfa",
-	    r->require_mfa, "require_justification", r->require_reason,
-	    "min_reason_length", r->min_reason_len, "require_ticket",
-	    r->require_ticket, "ticket_pattern",
+	pim = json_pack("{sb sb si sb so si so sI sb sb sI sb so}",
+	    "require_mfa", r->require_mfa, "require_justification",
+	    r->require_reason, "min_reason_length", r->min_reason_len,
+	    "require_ticket", r->require_ticket, "ticket_pattern",
 	    cli_json_text(r->ticket_pattern), "approvals", r->approvals,
 	    "approvers", cli_json_text(r->approvers), "approval_ttl",
 	    (json_int_t)r->approval_ttl, "allow_permanent_eligible",
 	    r->allow_perm_eligible, "allow_permanent_active",
 	    r->allow_perm_active, "max_assignment",
-	    (json_int_t)r->max_assignment, "break_glass", r->break_glass);
+	    (json_int_t)r->max_assignment, "break_glass", r->break_glass,
+	    "warn_before", role_json_warn(r));
 	if (pim == NULL || json_object_update(o, pim) != 0) {
 		json_decref(pim);
 		json_decref(o);

@@ -233,6 +233,19 @@ policy_hint_role(const struct policy_held *h, const struct store_role *r,
 		    r->name, r->name);
 }
 
+/* The warning times of role R into OUT; a stored list that does not
+ * parse gives the default 5 and 1 minute rather than none. */
+static void
+policy_admission_warn(struct admission *out, const struct store_role *r)
+{
+	if (policy_warn_parse(r->warn_before, out->warn_before, &out->nwarn) ==
+	    PIM_OK)
+		return;
+	out->warn_before[0] = 300;
+	out->warn_before[1] = 60;
+	out->nwarn = 2;
+}
+
 static void
 policy_admission_fill(struct admission *out, const struct store_user *u,
     const struct store_target *t, const struct policy_pick *p)
@@ -247,6 +260,7 @@ policy_admission_fill(struct admission *out, const struct store_user *u,
 	out->deadline = p->deadline;
 	out->idle_timeout = p->role->idle_timeout;
 	out->channels = p->role->channels;
+	policy_admission_warn(out, p->role);
 }
 
 static int
@@ -560,6 +574,7 @@ policy_recheck(struct store *st, const struct admission *cur, int64_t start,
 		next->deadline = deadline;
 		next->idle_timeout = r->idle_timeout;
 		next->channels = r->channels;
+		policy_admission_warn(next, r);
 	}
 	free(roles.v);
 	return rc;

@@ -12,23 +12,21 @@
 
 #include "session_int.h"
 
-/* Seconds before the deadline at which a notice is shown. */
-static const int64_t session_warn_at[] = {300, 60};
-#define SESSION_NWARN (sizeof(session_warn_at) / sizeof(session_warn_at[0]))
-
-/* Arms the timer for the next warning still ahead, if any. */
+/* Arms the timer for the next warning still ahead, if any. The times
+ * (seconds before the deadline, the role's warn_before) come largest
+ * first, so the first one still ahead is the next one due. */
 void
 session_arm_warning(struct session *s)
 {
 	int64_t now_ms = clock_now_ms(), at_ms;
 	struct timeval tv;
-	size_t i;
+	int i;
 
 	if (s->warn_ev == NULL)
 		return;
 	evtimer_del(s->warn_ev);
-	for (i = 0; i < SESSION_NWARN; i++) {
-		at_ms = (s->adm.deadline - session_warn_at[i]) * 1000;
+	for (i = 0; i < s->adm.nwarn && i < POLICY_NWARN_MAX; i++) {
+		at_ms = (s->adm.deadline - s->adm.warn_before[i]) * 1000;
 		if (at_ms <= now_ms)
 			continue;
 		tv.tv_sec = (at_ms - now_ms) / 1000;
@@ -48,9 +46,9 @@ session_warning_text(const struct session *s, char *buf, size_t size)
 	if (s->adm.activation_id != 0)
 		snprintf(buf, size,
 		    "pimgate: your access to %s ends at %s (in %lld min); to "
-		    "keep working, extend activation %lld",
+		    "keep it, run: ssh %s@<bastion> extend %lld --for 30m",
 		    s->row.target, end, (long long)((left + 59) / 60),
-		    (long long)s->adm.activation_id);
+		    s->row.user, (long long)s->adm.activation_id);
 	else
 		snprintf(buf, size,
 		    "pimgate: your access to %s ends at %s (in %lld min)",
@@ -61,7 +59,7 @@ void
 session_warn_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	char msg[256];
+	char msg[512];
 
 	if (s->state != SESSION_OPEN)
 		return;

@@ -17,6 +17,8 @@
 
 #include "session_int.h"
 
+static void session_recheck_all(struct session_mgr *m);
+
 /* How often expired activations are marked as such in the store. */
 #define EXPIRE_SWEEP_SECS 10
 /* How soon closed sessions are looked at again. */
@@ -37,6 +39,15 @@ session_move_deadline(struct session *s, const struct admission *next)
 	log_info("session deadline moved session=%lld deadline=%s",
 	    (long long)s->row.id, dl);
 	session_arm_deadline(s);
+}
+
+/* True if the role's warning times differ between A and B. */
+static bool
+session_warnings_changed(const struct admission *a, const struct admission *b)
+{
+	return a->nwarn != b->nwarn ||
+	       memcmp(a->warn_before, b->warn_before,
+		   sizeof(a->warn_before[0]) * (size_t)a->nwarn) != 0;
 }
 
 /* An admin asked (pimctl kill) for S to end: end it. */
@@ -73,6 +84,10 @@ session_recheck(struct session *s)
 	if (rc == PIM_OK) {
 		if (next.deadline != s->adm.deadline)
 			session_move_deadline(s, &next);
+		else if (session_warnings_changed(&s->adm, &next)) {
+			s->adm = next;
+			session_arm_warning(s);
+		}
 		return true;
 	}
 	if (rc != PIM_EDENIED) {
@@ -90,6 +105,12 @@ session_recheck(struct session *s)
 		    msg, sizeof(msg), "pimgate: %s; session ended", reason);
 	session_end(s, end_reason, msg);
 	return false;
+}
+
+void
+session_mgr_changed(struct session_mgr *m)
+{
+	session_recheck_all(m);
 }
 
 static void

@@ -30,6 +30,20 @@ auth_split_login(const char *login, char *user, char *target)
 	return colon == NULL || str_valid_name(target);
 }
 
+void
+auth_login_ok(
+    struct conn *c, const char *user, const char *target, const char *detail)
+{
+	session_audit_login(c->front->mgr, user, target, c->peer, "ok", detail);
+	conn_authed(c);
+	log_info("login ok user=%s target=%s peer=%s method=%s", user,
+	    target[0] ? target : "-", c->peer, detail);
+	str_copy(c->user, user, sizeof(c->user));
+	str_copy(c->target, target, sizeof(c->target));
+	c->authed = true;
+	c->authed_at_us = clock_mono_us();
+}
+
 static int
 auth_result(struct conn *c, const char *login, bool ok, const char *method,
     const char *why)
@@ -41,25 +55,27 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 		str_copy(user, log_str(login, esc, sizeof(esc)), sizeof(user));
 		target[0] = '\0';
 	}
-	snprintf(detail, sizeof(detail), "%s%s%s", method, ok ? "" : ": ",
-	    ok ? "" : why);
-	session_audit_login(
-	    c->front->mgr, user, target, c->peer, ok ? "ok" : "failed", detail);
-	if (!ok) {
-		log_info("login failed user=%s peer=%s method=%s reason=\"%s\"",
-		    user, c->peer, method, why);
-		if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
-			c->client_gone = true;
-		return SSH_AUTH_DENIED;
+	if (ok) {
+		/* Users enrolled with --mfa-at-login give a code next. */
+		switch (mfa_first_factor(c, user, target, method)) {
+		case 0:
+			auth_login_ok(c, user, target, method);
+			return SSH_AUTH_SUCCESS;
+		case 1:
+			return SSH_AUTH_PARTIAL;
+		default:
+			ok = false;
+			why = "store unavailable";
+		}
 	}
-	conn_authed(c);
-	log_info("login ok user=%s target=%s peer=%s method=%s", user,
-	    target[0] ? target : "-", c->peer, method);
-	str_copy(c->user, user, sizeof(c->user));
-	str_copy(c->target, target, sizeof(c->target));
-	c->authed = true;
-	c->authed_at_us = clock_mono_us();
-	return SSH_AUTH_SUCCESS;
+	snprintf(detail, sizeof(detail), "%s: %s", method, why);
+	session_audit_login(
+	    c->front->mgr, user, target, c->peer, "failed", detail);
+	log_info("login failed user=%s peer=%s method=%s reason=\"%s\"", user,
+	    c->peer, method, why);
+	if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
+		c->client_gone = true;
+	return SSH_AUTH_DENIED;
 }
 
 /* A password attempt over the budget: refused without a check, and
@@ -91,7 +107,7 @@ auth_password_cb(
 	struct pw_source *src;
 	int rc;
 
-	if (c->authed)
+	if (c->authed || c->mfa_pending)
 		return SSH_AUTH_DENIED;
 	if (!auth_split_login(login, user, target))
 		return auth_result(c, login, false, "password", "bad login");
@@ -132,7 +148,7 @@ auth_pubkey_cb(ssh_session s, const char *login, struct ssh_key_struct *key,
 	struct key_match km = {.offered = key};
 	int rc;
 
-	if (c->authed || state == SSH_PUBLICKEY_STATE_WRONG)
+	if (c->authed || c->mfa_pending || state == SSH_PUBLICKEY_STATE_WRONG)
 		return SSH_AUTH_DENIED;
 	if (!auth_split_login(login, user, target))
 		return auth_result(c, login, false, "publickey", "bad login");

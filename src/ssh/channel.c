@@ -809,6 +809,9 @@ ch_step_once(struct chpair *p)
 	case CH_CLOSING:
 		ch_close_step(p);
 		break;
+	case CH_PROMPT:
+		ssh_prompt_step(p);
+		break;
 	case CH_LOCAL:
 		if (!ch_move(p->u2c, p->cch, false)) {
 			p->conn->client_gone = true;
@@ -839,6 +842,12 @@ chpair_step(struct chpair *p)
 		before = p->state;
 		ch_step_once(p);
 	} while (p->state != before && !p->conn->client_gone);
+}
+
+bool
+chpair_flush_local(struct chpair *p)
+{
+	return ch_move(p->u2c, p->cch, false);
 }
 
 void
@@ -896,5 +905,6 @@ chpair_free(struct chpair *p)
 	}
 	free(p->command);
 	free(p->fwd_orig);
+	ssh_prompt_free(p->prompt);
 	free(p);
 }

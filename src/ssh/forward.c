@@ -87,6 +87,8 @@ fwd_message_cb(ssh_session s, ssh_message msg, void *arg)
 	int type = ssh_message_type(msg);
 	int sub = ssh_message_subtype(msg);
 
+	if (auth_kbdint_message(c, msg))
+		return 0; /* answered */
 	if (type == SSH_REQUEST_CHANNEL_OPEN && sub == SSH_CHANNEL_DIRECT_TCPIP)
 		return fwd_open(c, msg);
 	if (type == SSH_REQUEST_GLOBAL &&

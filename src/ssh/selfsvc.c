@@ -1,6 +1,7 @@
 /* Self-service over SSH: "ssh alice@bastion COMMAND" runs the person's
  * own command (status, activate, approve...) through the selfsvc module
- * and answers on the channel with its output and exit status. */
+ * and answers on the channel with its output and exit status; with no
+ * command, the interactive prompt (prompt.c) takes over. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,12 +14,12 @@
 
 #include "ssh_int.h"
 
-/* Queues TEXT for the client; on a terminal "\n" becomes "\r\n". */
-static void
-selfsvc_queue(struct chpair *p, const char *text, size_t len)
+void
+ssh_selfsvc_out(struct chpair *p, const char *text, size_t len)
 {
 	size_t i, start = 0;
 
+	/* On a terminal "\n" becomes "\r\n". */
 	for (i = 0; i < len; i++) {
 		if (text[i] != '\n' || !p->pty)
 			continue;
@@ -29,8 +30,8 @@ selfsvc_queue(struct chpair *p, const char *text, size_t len)
 	evbuffer_add(p->u2c, text + start, len - start);
 }
 
-static int
-selfsvc_exec(struct chpair *p, struct selfsvc_out *out)
+int
+ssh_selfsvc_run(struct chpair *p, int argc, char **argv)
 {
 	struct conn *c = p->conn;
 	struct selfsvc_ctx ctx = {
@@ -39,25 +40,24 @@ selfsvc_exec(struct chpair *p, struct selfsvc_out *out)
 	    .user = c->user,
 	    .peer = c->peer,
 	    .now = clock_now(),
-	    .interactive = false,
+	    .interactive = p->pty,
 	};
-	char **argv = NULL, esc[80], host[256];
-	int argc = 0, rc, port = 0;
+	struct selfsvc_out out = {0};
+	char host[256], esc[80];
+	int port, rc;
 
-	/* The login line that `targets` shows uses our own port. */
+	/* The login lines that `targets` shows use our own port. */
 	if (config_split_hostport(
 		c->front->cfg->ssh_listen, host, sizeof(host), &port) == PIM_OK)
 		ctx.login_port = port;
-
-	rc = selfsvc_split(p->command, &argv, &argc);
-	if (rc != 0 || argc == 0) {
-		selfsvc_argv_free(argv, argc);
-		return -1;
-	}
-	rc = selfsvc_run(&ctx, argc, argv, out);
+	rc = selfsvc_run(&ctx, argc, argv, &out);
+	/* An extend, deactivate or approval may move live deadlines. */
+	session_mgr_changed(c->front->mgr);
 	log_info("self-service user=%s peer=%s command=%s status=%d", c->user,
 	    c->peer, log_str(argv[0], esc, sizeof(esc)), rc);
-	selfsvc_argv_free(argv, argc);
+	if (out.buf != NULL)
+		ssh_selfsvc_out(p, out.buf, out.len);
+	selfsvc_out_free(&out);
 	return rc;
 }
 
@@ -65,21 +65,20 @@ void
 ssh_selfsvc_channel(struct chpair *p)
 {
 	static const char usage[] =
-	    "pimgate: give a command, e.g. 'ssh USER@bastion status'; "
-	    "'help' lists them\n";
-	struct selfsvc_out out = {0};
-	int rc = SELFSVC_USAGE;
+	    "pimgate: unbalanced quotes or too many words\n";
+	char **argv = NULL;
+	int argc = 0, rc = SELFSVC_USAGE;
 
-	if (p->req == REQ_EXEC)
-		rc = selfsvc_exec(p, &out);
-	if (rc < 0 || p->req != REQ_EXEC) {
-		/* No interactive prompt yet: a command must be given. */
-		selfsvc_queue(p, usage, sizeof(usage) - 1);
-		rc = SELFSVC_USAGE;
-	} else if (out.buf != NULL) {
-		selfsvc_queue(p, out.buf, out.len);
+	if (p->req == REQ_SHELL) {
+		p->state = CH_PROMPT;
+		return;
 	}
-	selfsvc_out_free(&out);
+	if (p->req == REQ_EXEC &&
+	    selfsvc_split(p->command, &argv, &argc) == 0 && argc > 0)
+		rc = ssh_selfsvc_run(p, argc, argv);
+	else
+		ssh_selfsvc_out(p, usage, sizeof(usage) - 1);
+	selfsvc_argv_free(argv, argc);
 	p->exit_status = rc;
 	p->exit_status_set = true;
 	p->state = CH_LOCAL;

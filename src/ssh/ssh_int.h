@@ -115,6 +115,7 @@ enum ch_state {
 	CH_PTY, /* upstream pty request in progress */
 	CH_ENV, /* upstream env requests */
 	CH_START, /* upstream shell/exec/subsystem request */
+	CH_PROMPT, /* self-service: the interactive prompt */
 	CH_RUNNING, /* relaying */
 	CH_FAILING, /* telling the client error[] */
 	CH_CLOSING, /* upstream done; draining to the client */
@@ -170,6 +171,7 @@ struct chpair {
 	int64_t cast_start_us;
 	int64_t cast_flushed_us;
 	bool cast_dirty;
+	struct ssh_prompt *prompt; /* CH_PROMPT's line editor */
 	bool cast_failed;
 };
 
@@ -204,6 +206,13 @@ struct conn {
 	bool counted_unauthed;
 	bool admitted_checked;
 	int auth_tries;
+	/* --mfa-at-login: first factor done, a one-time code is due. */
+	bool mfa_pending;
+	int mfa_tries; /* codes refused on this connection */
+	int64_t mfa_user_id;
+	char mfa_method[16]; /* the first factor: "password", "publickey" */
+	char mfa_user[STORE_NAME_MAX];
+	char mfa_target[STORE_NAME_MAX];
 	char refusal[SSH_MSG_MAX]; /* admission refused: shown on a channel */
 	struct session *sess;
 	struct upstream *up;
@@ -243,6 +252,19 @@ int sshkey_from_line(const char *line, ssh_key *out);
 
 /* auth.c */
 void auth_install(struct conn *c);
+/* Records a successful login (audited with DETAIL). */
+void auth_login_ok(
+    struct conn *c, const char *user, const char *target, const char *detail);
+
+/* mfa.c */
+/* After USER's correct first factor (METHOD): 1 if USER enrolled with
+ * --mfa-at-login (a one-time code is now due by keyboard-interactive), 0
+ * if not, -1 if the store failed. */
+int mfa_first_factor(
+    struct conn *c, const char *user, const char *target, const char *method);
+/* Answers MSG if it is keyboard-interactive authentication while a code
+ * is due; true if answered. */
+bool auth_kbdint_message(struct conn *c, ssh_message msg);
 
 /* upstream.c */
 int upstream_start(struct conn *c, char *err, size_t errlen);
@@ -263,6 +285,14 @@ void dial_close(struct upstream *u);
 /* Runs the self-service command of P (an exec request) and queues its
  * answer for the client (state CH_LOCAL). */
 void ssh_selfsvc_channel(struct chpair *p);
+/* Queues TEXT for P's client ("\n" as "\r\n" on a terminal). */
+void ssh_selfsvc_out(struct chpair *p, const char *text, size_t len);
+/* Runs one self-service command for P's user; its answer is queued.
+ * Returns its exit status. */
+int ssh_selfsvc_run(struct chpair *p, int argc, char **argv);
+/* Runs the interactive prompt of P: keys in, answers out. */
+void ssh_prompt_step(struct chpair *p);
+void ssh_prompt_free(struct ssh_prompt *pr);
 
 /* forward.c */
 void forward_install(struct conn *c);
@@ -274,6 +304,9 @@ void chpair_end(struct chpair *p, const char *message);
 /* Shows MESSAGE on the pair's terminal (pty channels only), recorded. */
 void chpair_notice(struct chpair *p, const char *message);
 void chpair_free(struct chpair *p);
+/* Writes what P has queued for its client as far as the window allows;
+ * false if the client's session failed. */
+bool chpair_flush_local(struct chpair *p);
 /* True if the recordings disk keeps [recording] min_free. */
 bool chpair_recording_space(const struct config *cfg);
 /* Changes whenever the pair's buffers, windows or state change. */

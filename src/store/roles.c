@@ -1,9 +1,10 @@
 /* Roles, their PIM settings and the targets they grant.
  *
  * store_role_add() and store_role_update() write the struct as given,
- * with two exceptions kept from before the PIM settings: a maximum
- * activation or session of 0 becomes 8h, and an approval_ttl of 0 becomes
- * 1d. Every other default (allow_perm_* true, for one) is the caller's:
+ * with three exceptions kept from before the PIM settings: a maximum
+ * activation or session of 0 becomes 8h, an approval_ttl of 0 becomes
+ * 1d, and an empty warn_before becomes "300,60" (5 and 1 minute).
+ * Every other default (allow_perm_* true, for one) is the caller's:
  * pimctl sets them. */
 #include "pimgate/err.h"
 #include "store_int.h"
@@ -13,14 +14,17 @@
 	" r.channels, r.created, r.require_mfa, r.require_reason,"          \
 	" r.min_reason_len, r.require_ticket, r.ticket_pattern,"            \
 	" r.approvals, r.approvers, r.approval_ttl, r.allow_perm_eligible," \
-	" r.allow_perm_active, r.max_assignment, r.break_glass"
+	" r.allow_perm_active, r.max_assignment, r.break_glass,"            \
+	" r.warn_before"
 /* The columns role_bind() fills, as ?2 .. ?19 (?1 is the name). */
 #define ROLE_SET_COLS                                                   \
 	"max_activation, max_session, idle_timeout, channels, created," \
 	" require_mfa, require_reason, min_reason_len, require_ticket," \
 	" ticket_pattern, approvals, approvers, approval_ttl,"          \
-	" allow_perm_eligible, allow_perm_active, max_assignment, break_glass"
+	" allow_perm_eligible, allow_perm_active, max_assignment,"      \
+	" break_glass, warn_before"
 #define ROLE_DEFAULT_MAX (8 * 3600)
+#define ROLE_DEFAULT_WARN "300,60"
 #define ROLE_DEFAULT_APPROVAL_TTL 86400
 
 struct role_each {
@@ -50,6 +54,7 @@ role_from_row(sqlite3_stmt *s, struct store_role *r)
 	r->allow_perm_active = sqlite3_column_int(s, 16) != 0;
 	r->max_assignment = sqlite3_column_int64(s, 17);
 	r->break_glass = sqlite3_column_int(s, 18) != 0;
+	store_col_text(s, 19, r->warn_before, sizeof(r->warn_before));
 }
 
 static void
@@ -77,6 +82,8 @@ role_bind(sqlite3_stmt *s, const struct store_role *r)
 	sqlite3_bind_int64(
 	    s, 17, r->max_assignment > 0 ? r->max_assignment : 0);
 	sqlite3_bind_int(s, 18, r->break_glass);
+	store_bind_text(s, 19,
+	    r->warn_before[0] != '\0' ? r->warn_before : ROLE_DEFAULT_WARN);
 }
 
 int
@@ -88,7 +95,7 @@ store_role_add(struct store *st, const struct store_role *r, int64_t *id)
 	rc = store_stmt_get(st, STMT_ROLE_ADD,
 	    "INSERT INTO roles (name, " ROLE_SET_COLS ") VALUES (?1, ?2, ?3,"
 	    " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-	    " ?18)",
+	    " ?18, ?19)",
 	    &s);
 	if (rc != PIM_OK)
 		return rc;
@@ -110,13 +117,13 @@ store_role_update(struct store *st, const struct store_role *r)
 
 	rc = store_stmt_get(st, STMT_ROLE_UPDATE,
 	    "UPDATE roles SET (" ROLE_SET_COLS ") = (?2, ?3, ?4, ?5, ?6, ?7,"
-	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
-	    " WHERE id = ?19",
+	    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+	    " WHERE id = ?20",
 	    &s);
 	if (rc != PIM_OK)
 		return rc;
 	role_bind(s, r);
-	sqlite3_bind_int64(s, 19, r->id);
+	sqlite3_bind_int64(s, 20, r->id);
 	rc = store_step_change(st, s, "changing a role");
 	if (rc == PIM_ENOTFOUND)
 		store_err(st, rc, "no role with id %lld", (long long)r->id);

@@ -169,12 +169,19 @@ static const char schema_v4[] =
     " ts INTEGER NOT NULL,"
     " PRIMARY KEY (activation_id, approver));";
 
+/* Version 5: per-role warning times before a session's deadline,
+ * seconds, comma-separated ("none" for no warning). */
+static const char schema_v5[] =
+    "ALTER TABLE roles ADD COLUMN warn_before TEXT NOT NULL"
+    " DEFAULT '300,60';";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
     schema_v4,
+    schema_v5,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -369,6 +369,12 @@ done
 run 2 role add broken --channels ''
 err_has "at least one kind"
 run 0 role add readonly --idle-timeout 15m --channels shell,sftp
+run 0 role add nightly --warn-before 30s,90s
+for bad in '' '0s' '5x' '1m,' '4m,3m,2m,1m,30s'; do
+	run 2 role add broken --warn-before "$bad"
+	err_has "warn-before"
+done
+run 0 role add quiet --warn-before none
 run 0 role grant oncall db1
 run 1 role grant oncall db1
 err_has "already grants"
@@ -386,6 +392,20 @@ json_check "[r for r in j if r['name'] == 'oncall'][0]['max_activation'] \
 == 14400"
 json_check "[r for r in j if r['name'] == 'readonly'][0]['channels'] == \
 ['shell', 'sftp']"
+json_check "[r for r in j if r['name'] == 'readonly'][0]['warn_before'] == \
+[300, 60]"
+json_check "[r for r in j if r['name'] == 'nightly'][0]['warn_before'] == \
+[90, 30]"
+json_check "[r for r in j if r['name'] == 'quiet'][0]['warn_before'] == []"
+run 0 role set quiet --warn-before 2m
+run 0 role list
+out_has "warn-before 1m30s,30s"
+out_has "warn-before 2m"
+run 0 role set nightly --idle-timeout 1h
+run 0 role list --json
+json_check "[r for r in j if r['name'] == 'nightly'][0]['warn_before'] == \
+[90, 30]"
+json_check "[r for r in j if r['name'] == 'quiet'][0]['warn_before'] == [120]"
 
 echo "== assignments"
 run 0 assign alice oncall --eligible

@@ -39,9 +39,37 @@ run_capture bad gw_ssh alice frobnicate
 assert_eq 2 "$RC" "exit status of an unknown command"
 run_capture noreason gw_ssh alice activate ops --for 10m
 ((RC != 0)) || fail "activate without a reason succeeded"
-run_capture noshell gw_ssh alice
-((RC != 0)) || fail "a shell without a command succeeded"
-assert_match "$OUT$ERR" 'give a command' "the hint without a command"
+
+log "commands piped into the prompt (no terminal)"
+run_capture piped gw_ssh alice <<<$'status\ntargets\nexit'
+assert_eq 0 "$RC" "piped prompt exit (stderr: $ERR)"
+assert_match "$OUT" 'host1' "piped targets"
+
+log "the interactive prompt in a terminal (tmux), into a proxied session"
+pimctl role add mfa --require-mfa --require-justification
+pimctl role grant mfa host1
+pimctl assign alice mfa --eligible
+secret=$(pimctl user mfa enroll alice | sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' |
+	head -n 1)
+[[ -n "$secret" ]] || fail "no secret in the enrolment output"
+gw_ssh_argv alice
+tmux -L "pimgate-$$" new-session -d -s ss -x 120 -y 40 \
+	"${GW_ARGV[*]} -tt; sleep 30"
+TMUX_SOCKET="pimgate-$$"
+screen_has() { tmux -L "$TMUX_SOCKET" capture-pane -p -t ss | grep -q -- "$1"; }
+keys() { tmux -L "$TMUX_SOCKET" send-keys -t ss "$@"; }
+wait_until screen_has 'pimgate>' --timeout 15 || fail "no prompt: $(
+	tmux -L "$TMUX_SOCKET" capture-pane -p -t ss)"
+keys 'activate mfa --for 5m --reason "urgent medication check"' Enter
+wait_until screen_has 'One-time code' --timeout 10 || fail "no code prompt: $(
+	tmux -L "$TMUX_SOCKET" capture-pane -p -t ss)"
+keys "$(oathtool --totp -b "$secret")" Enter
+wait_until screen_has 'activation [0-9]*: active' --timeout 10 ||
+	fail "no activation: $(tmux -L "$TMUX_SOCKET" capture-pane -p -t ss)"
+keys 'exit' Enter
+tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
+run_capture mfaconn gw_ssh alice:host1 'echo after-prompt'
+assert_eq after-prompt "$OUT" "a session after the prompt (stderr: $ERR)"
 assert_match "$(sql "select group_concat(outcome) from audit
 	where event = 'selfservice'")" 'ok' "self-service audit entries"
 log PASS

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Before the deadline the person sees a one-line notice in their terminal
 # saying when access ends (part of the recording); when the activation is
-# extended, the live session's deadline moves without reconnecting.
+# extended from another ssh connection, the live session's deadline moves
+# without reconnecting.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -19,11 +20,12 @@ sid=$(wait_new_session 0)
 notice_shown() { grep -q 'ends at' "$T/warn.out" "$T/warn.err"; }
 wait_until notice_shown --timeout 30 || fail "no notice before the deadline"
 assert_match "$(cat "$T/warn.out" "$T/warn.err")" \
-	"access to host1 ends at .*extend activation $act" "the notice"
+	"access to host1 ends at .*extend $act --for" "the notice"
 
 log "the activation is extended: the live session's deadline moves"
-# As a second node or an extend would: the activation's end in the store.
-sql "update activations set \"end\" = \"end\" + 600 where id = $act"
+# From another ssh connection, with the self-service command.
+run_capture extend gw_ssh alice extend "$act" --for 10m --reason warnings
+assert_eq 0 "$RC" "extend over ssh (stdout: $OUT, stderr: $ERR)"
 deadline_moved() {
 	(($(sql "select deadline from sessions where id = $sid") > ${end%.*}))
 }

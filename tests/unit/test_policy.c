@@ -393,6 +393,94 @@ test_admit_latest_deadline(void **state)
 	assert_int_equal(adm.deadline, T0 + 4 * H);
 }
 
+/* ---- warning times ---- */
+
+static void
+test_warn_parse(void **state)
+{
+	int64_t w[POLICY_NWARN_MAX];
+	char buf[64];
+	int n = -1;
+
+	(void)state;
+	assert_int_equal(policy_warn_parse("300,60", w, &n), PIM_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(w[0], 300);
+	assert_int_equal(w[1], 60);
+	/* Any order in, largest first out; a repeat counts once. */
+	assert_int_equal(policy_warn_parse("30,900,30,120", w, &n), PIM_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(w[0], 900);
+	assert_int_equal(w[1], 120);
+	assert_int_equal(w[2], 30);
+	assert_true(policy_warn_format(w, n, buf, sizeof(buf)));
+	assert_string_equal(buf, "900,120,30");
+	assert_int_equal(policy_warn_parse("none", w, &n), PIM_OK);
+	assert_int_equal(n, 0);
+	assert_true(policy_warn_format(w, n, buf, sizeof(buf)));
+	assert_string_equal(buf, "none");
+	assert_int_equal(policy_warn_parse("", w, &n), PIM_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(policy_warn_parse("4,3,2,1", w, &n), PIM_OK);
+	assert_int_equal(n, 4);
+	assert_false(policy_warn_format(w, n, buf, 4));
+
+	static const char *const bad[] = {"0", "-5", "5m", "60,", ",60",
+	    "60,,30", " 60", "60 ", "5,4,3,2,1", "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = -1;
+		assert_int_equal(policy_warn_parse(bad[i], w, &n), PIM_EINVAL);
+		assert_int_equal(n, 0);
+	}
+}
+
+/* The admission carries the role's warning times, and a re-check picks
+ * up a change of them. */
+static void
+test_admit_warnings(void **state)
+{
+	struct fx *f = *state;
+	char reason[POLICY_REASON_MAX];
+	struct admission adm, next;
+	const char *end_reason = NULL;
+	struct store_role r;
+
+	fx_assign(f, f->alice, f->dba, ASSIGN_ACTIVE, 0, 0);
+	assert_int_equal(policy_admit(f->st, "alice", "db1", T0, &adm, reason,
+			     sizeof(reason)),
+	    PIM_OK);
+	/* Roles stored without a setting get the default 5 and 1 minute. */
+	assert_int_equal(adm.nwarn, 2);
+	assert_int_equal(adm.warn_before[0], 300);
+	assert_int_equal(adm.warn_before[1], 60);
+
+	assert_int_equal(store_role_get(f->st, "dba", &r), PIM_OK);
+	snprintf(r.warn_before, sizeof(r.warn_before), "30,90");
+	assert_int_equal(store_role_update(f->st, &r), PIM_OK);
+	assert_int_equal(policy_recheck(f->st, &adm, T0, T0 + 60, &next,
+			     &end_reason, reason, sizeof(reason)),
+	    PIM_OK);
+	assert_int_equal(next.nwarn, 2);
+	assert_int_equal(next.warn_before[0], 90);
+	assert_int_equal(next.warn_before[1], 30);
+
+	snprintf(r.warn_before, sizeof(r.warn_before), "none");
+	assert_int_equal(store_role_update(f->st, &r), PIM_OK);
+	assert_int_equal(policy_admit(f->st, "alice", "db1", T0, &adm, reason,
+			     sizeof(reason)),
+	    PIM_OK);
+	assert_int_equal(adm.nwarn, 0);
+
+	/* A stored list that does not parse warns as the default does. */
+	snprintf(r.warn_before, sizeof(r.warn_before), "soon");
+	assert_int_equal(store_role_update(f->st, &r), PIM_OK);
+	assert_int_equal(policy_admit(f->st, "alice", "db1", T0, &adm, reason,
+			     sizeof(reason)),
+	    PIM_OK);
+	assert_int_equal(adm.nwarn, 2);
+	assert_int_equal(adm.warn_before[0], 300);
+}
+
 /* ---- re-checks of a live session ---- */
 
 static void
@@ -744,6 +832,8 @@ main(void)
 	    cmocka_unit_test(test_admit_table),
 	    FX_TEST(test_admit_refusals),
 	    FX_TEST(test_admit_latest_deadline),
+	    cmocka_unit_test(test_warn_parse),
+	    FX_TEST(test_admit_warnings),
 	    FX_TEST(test_recheck_activation),
 	    FX_TEST(test_recheck_deactivated),
 	    FX_TEST(test_recheck_unassigned_eligible),

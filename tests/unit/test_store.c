@@ -131,14 +131,14 @@ test_open_reopen(void **state)
 
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 4);
+	assert_int_equal(store_schema_version(f->st), 5);
 	id = add_user(f->st, "alice");
 	store_close(f->st);
 	f->st = NULL;
 
 	/* Reopen without create: same data, no second migration. */
 	assert_int_equal(store_open(f->path, false, &f->st), PIM_OK);
-	assert_int_equal(store_schema_version(f->st), 4);
+	assert_int_equal(store_schema_version(f->st), 5);
 	{
 		struct store_user u;
 
@@ -378,6 +378,17 @@ test_roles(void **state)
 	assert_string_equal(got.name, "dba");
 	assert_int_equal(got.max_activation, 8 * 3600);
 	assert_int_equal(got.max_session, 8 * 3600);
+	assert_string_equal(got.warn_before, "300,60"); /* default */
+
+	/* Warning times round-trip, "none" included. */
+	snprintf(got.warn_before, sizeof(got.warn_before), "90,30");
+	assert_int_equal(store_role_update(f->st, &got), PIM_OK);
+	assert_int_equal(store_role_get(f->st, "dba", &got), PIM_OK);
+	assert_string_equal(got.warn_before, "90,30");
+	snprintf(got.warn_before, sizeof(got.warn_before), "none");
+	assert_int_equal(store_role_update(f->st, &got), PIM_OK);
+	assert_int_equal(store_role_get_by_id(f->st, dba, &got), PIM_OK);
+	assert_string_equal(got.warn_before, "none");
 	assert_int_equal(store_role_get(f->st, "nope", &got), PIM_ENOTFOUND);
 	assert_int_equal(store_role_get_by_id(f->st, 99, &got), PIM_ENOTFOUND);
 
@@ -739,7 +750,7 @@ test_session_kill(void **state)
 	    store_session_request_kill(f->st, id, "admin:root"), PIM_ENOTFOUND);
 	assert_int_equal(store_session_request_kill(f->st, 999, "admin:root"),
 	    PIM_ENOTFOUND);
-	assert_int_equal(store_schema_version(f->st), 4);
+	assert_int_equal(store_schema_version(f->st), 5);
 }
 
 static void
