@@ -29,6 +29,7 @@ struct ssh_prompt {
 	bool last_cr;
 	enum prompt_esc esc;
 	bool otp; /* the line is a one-time code for SAVED */
+	bool one_shot; /* "ssh -t alice@bastion activate ...": then end */
 	char **saved; /* the command waiting for its code */
 	int nsaved;
 };
@@ -64,28 +65,30 @@ prompt_finish(struct chpair *p, int status)
 	p->state = CH_LOCAL;
 }
 
-/* The code was typed: run the saved command with --otp CODE. */
-static void
+/* The code was typed: run the saved command with --otp CODE; returns
+ * its exit status. */
+static int
 prompt_run_with_code(struct chpair *p)
 {
 	struct ssh_prompt *pr = p->prompt;
 	char **argv = calloc((size_t)pr->nsaved + 3, sizeof(*argv));
-	int i;
+	int i, rc;
 
 	if (argv == NULL) {
 		prompt_say(p, "pimgate: out of memory\n");
-		return;
+		return 1;
 	}
 	for (i = 0; i < pr->nsaved; i++)
 		argv[i] = pr->saved[i];
 	argv[i++] = "--otp";
 	argv[i++] = pr->line;
-	ssh_selfsvc_run(p, i, argv);
+	rc = ssh_selfsvc_run(p, i, argv);
 	free(argv);
 	selfsvc_argv_free(pr->saved, pr->nsaved);
 	pr->saved = NULL;
 	pr->nsaved = 0;
 	pr->otp = false;
+	return rc;
 }
 
 static bool
@@ -111,6 +114,11 @@ prompt_line(struct chpair *p)
 	int argc = 0;
 
 	pr->line[pr->len] = '\0';
+	if (pr->otp && pr->one_shot) {
+		prompt_finish(p, prompt_run_with_code(p));
+		explicit_bzero(pr->line, sizeof(pr->line));
+		return;
+	}
 	if (pr->otp) {
 		prompt_run_with_code(p);
 		goto out;
@@ -162,6 +170,10 @@ prompt_cancel(struct chpair *p)
 
 	if (p->pty)
 		prompt_say(p, "^C\n");
+	if (pr->one_shot) {
+		prompt_finish(p, 130);
+		return;
+	}
 	selfsvc_argv_free(pr->saved, pr->nsaved);
 	pr->saved = NULL;
 	pr->nsaved = 0;
@@ -237,6 +249,21 @@ prompt_start(struct chpair *p)
 	return true;
 }
 
+bool
+ssh_prompt_for_code(struct chpair *p, char **argv, int argc)
+{
+	p->prompt = calloc(1, sizeof(*p->prompt));
+	if (p->prompt == NULL)
+		return false;
+	p->prompt->saved = argv;
+	p->prompt->nsaved = argc;
+	p->prompt->otp = true;
+	p->prompt->one_shot = true;
+	prompt_show(p);
+	p->state = CH_PROMPT;
+	return true;
+}
+
 void
 ssh_prompt_step(struct chpair *p)
 {
@@ -253,7 +280,7 @@ ssh_prompt_step(struct chpair *p)
 			prompt_key(p, keys[i]);
 	}
 	if (p->state == CH_PROMPT && p->c_eof)
-		prompt_finish(p, 0);
+		prompt_finish(p, p->prompt->one_shot ? 1 : 0);
 	if (!chpair_flush_local(p))
 		p->conn->client_gone = true;
 }

@@ -61,6 +61,20 @@ ssh_selfsvc_run(struct chpair *p, int argc, char **argv)
 	return rc;
 }
 
+static bool
+ssh_selfsvc_needs_code(struct chpair *p, int argc, char **argv)
+{
+	struct selfsvc_ctx ctx = {
+	    .st = session_mgr_store(p->conn->front->mgr),
+	    .vault = p->conn->front->vault,
+	    .user = p->conn->user,
+	    .now = clock_now(),
+	    .interactive = true,
+	};
+
+	return selfsvc_needs_otp(&ctx, argc, argv);
+}
+
 void
 ssh_selfsvc_channel(struct chpair *p)
 {
@@ -74,9 +88,12 @@ ssh_selfsvc_channel(struct chpair *p)
 		return;
 	}
 	if (p->req == REQ_EXEC &&
-	    selfsvc_split(p->command, &argv, &argc) == 0 && argc > 0)
+	    selfsvc_split(p->command, &argv, &argc) == 0 && argc > 0) {
+		if (p->pty && ssh_selfsvc_needs_code(p, argc, argv) &&
+		    ssh_prompt_for_code(p, argv, argc))
+			return;
 		rc = ssh_selfsvc_run(p, argc, argv);
-	else
+	} else
 		ssh_selfsvc_out(p, usage, sizeof(usage) - 1);
 	selfsvc_argv_free(argv, argc);
 	p->exit_status = rc;

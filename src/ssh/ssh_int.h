@@ -293,6 +293,9 @@ int ssh_selfsvc_run(struct chpair *p, int argc, char **argv);
 /* Runs the interactive prompt of P: keys in, answers out. */
 void ssh_prompt_step(struct chpair *p);
 void ssh_prompt_free(struct ssh_prompt *pr);
+/* "ssh -t USER@bastion activate ..." whose role needs a code: ask for
+ * it without echo, run the command with it, end. Takes ARGV. */
+bool ssh_prompt_for_code(struct chpair *p, char **argv, int argc);
 
 /* forward.c */
 void forward_install(struct conn *c);

@@ -67,9 +67,27 @@ keys "$(oathtool --totp -b "$secret")" Enter
 wait_until screen_has 'activation [0-9]*: active' --timeout 10 ||
 	fail "no activation: $(tmux -L "$TMUX_SOCKET" capture-pane -p -t ss)"
 keys 'exit' Enter
-tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
+tmux -L "$TMUX_SOCKET" kill-session -t ss 2>/dev/null || true
 run_capture mfaconn gw_ssh alice:host1 'echo after-prompt'
 assert_eq after-prompt "$OUT" "a session after the prompt (stderr: $ERR)"
+
+log "ssh -t alice@bastion activate ... asks for the code too"
+pimctl role add mfa2 --require-mfa
+pimctl role grant mfa2 host1
+pimctl assign alice mfa2 --eligible
+gw_ssh_argv alice -tt activate mfa2 --for 5m --reason night-shift
+tmux -L "$TMUX_SOCKET" new-session -d -s one -x 120 -y 40 \
+	"${GW_ARGV[*]}; echo EXIT=\$?; sleep 30"
+one_has() { tmux -L "$TMUX_SOCKET" capture-pane -p -t one | grep -q -- "$1"; }
+wait_until one_has 'One-time code' --timeout 15 || fail "no code prompt: $(
+	tmux -L "$TMUX_SOCKET" capture-pane -p -t one)"
+# The next step's code: the previous one may share this step.
+tmux -L "$TMUX_SOCKET" send-keys -t one \
+	"$(oathtool --totp -b -N "@$(($(date +%s) + 30))" "$secret")" Enter
+wait_until one_has 'EXIT=0' --timeout 10 || fail "activate failed: $(
+	tmux -L "$TMUX_SOCKET" capture-pane -p -t one)"
+one_has 'active until' || fail "no activation line"
+tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null || true
 assert_match "$(sql "select group_concat(outcome) from audit
 	where event = 'selfservice'")" 'ok' "self-service audit entries"
 log PASS
