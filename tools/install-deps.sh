@@ -8,7 +8,7 @@ packages=(
 	build-essential cmake pkg-config clang-format
 	libssh-dev libevent-dev libssl-dev libsqlite3-dev sqlite3
 	libjansson-dev libinih-dev libargon2-dev libcmocka-dev libqrencode-dev
-	openssh-server openssh-client asciinema oathtool python3
+	openssh-server openssh-client asciinema oathtool tmux python3
 	bsdextrautils util-linux procps iproute2
 )
 
