@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pimgate/err.h"
+#include "pimgate/str.h"
 #include "pimgate/vault.h"
 
 #include "selfsvc_int.h"
@@ -78,27 +79,47 @@ commands_help(const struct selfsvc_ctx *ctx, int argc, char **argv,
 	return SS_OK;
 }
 
+/* Malformed input is refused too, and every refusal is audited: the
+ * first line written since MARK is the reason. */
+static void
+commands_audit_usage(
+    const struct selfsvc_ctx *ctx, const struct selfsvc_out *out, size_t mark)
+{
+	const char *why =
+	    out->buf != NULL && out->len > mark ? out->buf + mark : "";
+	int n = (int)strcspn(why, "\n");
+
+	selfsvc_audit(
+	    ctx, "refused", ctx->user, NULL, "malformed: %.*s", n, why);
+}
+
 int
 selfsvc_run(const struct selfsvc_ctx *ctx, int argc, char **argv,
     struct selfsvc_out *out)
 {
 	const struct selfsvc_cmd *c;
+	size_t mark = out->len;
 	int rc;
 
 	if (argc < 1 || argv[0] == NULL)
 		return selfsvc_bad_arg(out, "no command; try 'help'");
 	c = selfsvc_command_find(argv[0]);
-	if (c == NULL)
-		return selfsvc_bad_arg(out,
+	if (c == NULL) {
+		rc = selfsvc_bad_arg(out,
 		    "unknown command '%.32s'; 'help' lists the commands",
 		    argv[0]);
+		commands_audit_usage(ctx, out, mark);
+		return rc;
+	}
 	rc = c->run(ctx, argc - 1, argv + 1, out);
 	if (rc == SS_HELP) {
 		commands_usage(c, out);
 		selfsvc_line(out, "  %s", c->help);
 		rc = SS_OK;
-	} else if (rc == SS_USAGE)
+	} else if (rc == SS_USAGE) {
+		commands_audit_usage(ctx, out, mark);
 		commands_usage(c, out);
+	}
 	if (out->failed)
 		rc = SS_REFUSED;
 	return rc;

@@ -240,9 +240,10 @@ status_target_lines(const struct selfsvc_ctx *ctx, const char *target,
 	    selfsvc_instant(adm->deadline, until, sizeof(until)),
 	    selfsvc_left(ctx->now, adm->deadline, left, sizeof(left)));
 	selfsvc_line(out, "    ssh %s%s:%s@%s", port, ctx->user, target, host);
+	/* sftp reads "a:b" as host:path: the login goes with -o User=. */
 	if (adm->channels & CHANNEL_SFTP)
-		selfsvc_line(
-		    out, "    sftp %s%s:%s@%s", sport, ctx->user, target, host);
+		selfsvc_line(out, "    sftp %s-o User=%s:%s %s", sport,
+		    ctx->user, target, host);
 }
 
 int

@@ -30,6 +30,7 @@ struct ssh_prompt {
 	enum prompt_esc esc;
 	bool otp; /* the line is a one-time code for SAVED */
 	bool one_shot; /* "ssh -t alice@bastion activate ...": then end */
+	bool too_long; /* keys were dropped: the line is refused */
 	char **saved; /* the command waiting for its code */
 	int nsaved;
 };
@@ -114,6 +115,12 @@ prompt_line(struct chpair *p)
 	int argc = 0;
 
 	pr->line[pr->len] = '\0';
+	if (pr->too_long) {
+		pr->too_long = false;
+		prompt_say(p, "pimgate: the line is too long (at most 1023 "
+			      "characters)\n");
+		goto out;
+	}
 	if (pr->otp && pr->one_shot) {
 		prompt_finish(p, prompt_run_with_code(p));
 		explicit_bzero(pr->line, sizeof(pr->line));
@@ -178,6 +185,7 @@ prompt_cancel(struct chpair *p)
 	pr->saved = NULL;
 	pr->nsaved = 0;
 	pr->otp = false;
+	pr->too_long = false;
 	pr->len = 0;
 	prompt_show(p);
 }
@@ -223,7 +231,9 @@ prompt_key(struct chpair *p, unsigned char k)
 		prompt_cancel(p);
 	} else if (k == 0x04 && pr->len == 0) {
 		prompt_finish(p, 0);
-	} else if (k >= 0x20 && pr->len < PROMPT_LINE_MAX - 1) {
+	} else if (k >= 0x20 && pr->len >= PROMPT_LINE_MAX - 1) {
+		pr->too_long = true;
+	} else if (k >= 0x20) {
 		pr->line[pr->len++] = (char)k;
 		if (p->pty && !pr->otp)
 			evbuffer_add(p->u2c, &k, 1);

@@ -319,8 +319,12 @@ test_help_unknown(void **state)
 	o = fx_run(
 	    f, "alice", T0, "activate notes --for 1h --bogus x", SELFSVC_USAGE);
 	fx_has(o, "unknown option --bogus");
+	/* Malformed lines change nothing, but are refusals: audited. */
 	fx_audit(f);
-	assert_int_equal(f->naudit, 0); /* usage errors change nothing */
+	assert_int_equal(f->naudit, 3);
+	assert_string_equal(f->last.outcome, "refused");
+	assert_string_equal(
+	    f->last.detail, "malformed: unknown option --bogus");
 }
 
 /* ---- activate ---- */
@@ -392,7 +396,7 @@ test_activate_refusals(void **state)
 	    SELFSVC_REFUSED);
 	assert_string_equal(o, "bob is not eligible for role notes\n");
 	fx_audit(f);
-	assert_int_equal(f->naudit, 4);
+	assert_int_equal(f->naudit, 9); /* 5 malformed, 4 refused by policy */
 	assert_string_equal(f->last.actor, "bob");
 	assert_string_equal(f->last.outcome, "refused");
 }
@@ -543,7 +547,7 @@ test_targets(void **state)
 	assert_string_equal(o,
 	    "db1  (role notes, until 2027-01-15T09:00:00Z, 59m left)\n"
 	    "    ssh -p 2222 alice:db1@bastion.example\n"
-	    "    sftp -P 2222 alice:db1@bastion.example\n");
+	    "    sftp -P 2222 -o User=alice:db1 bastion.example\n");
 	fx_lacks(o, "db2"); /* pending approval */
 	fx_lacks(o, "db3"); /* no role of hers grants it */
 	o = fx_run(f, "alice", T0 + H, "targets", SELFSVC_OK);
