@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "pimgate/audit.h"
 #include "pimgate/clock.h"
 #include "pimgate/config.h"
 #include "pimgate/err.h"
@@ -124,6 +125,56 @@ session_recheck_all(struct session_mgr *m)
 	}
 }
 
+/* Pending requests whose approval time ran out, found by a sweep. */
+struct lapsed {
+	int64_t now;
+	struct store_activation a[32];
+	int n;
+};
+
+static int
+session_lapsed_cb(const struct store_activation *a, void *arg)
+{
+	struct lapsed *l = arg;
+
+	if (a->state == ACT_PENDING && a->approve_by != 0 &&
+	    a->approve_by <= l->now && l->n < 32)
+		l->a[l->n++] = *a;
+	return 0;
+}
+
+/* A request nobody approved in time is denied, with an audit event
+ * (which notifications follow), so its requester learns it lapsed. */
+static void
+session_deny_lapsed(struct session_mgr *m, int64_t now)
+{
+	struct lapsed *l = calloc(1, sizeof(*l));
+	char detail[128];
+	int i;
+
+	if (l == NULL)
+		return;
+	l->now = now;
+	if (store_activation_list(m->st, 0, session_lapsed_cb, l) != PIM_OK)
+		l->n = 0;
+	for (i = 0; i < l->n; i++) {
+		snprintf(detail, sizeof(detail),
+		    "deny request %lld (not approved in time)",
+		    (long long)l->a[i].id);
+		if (store_begin(m->st) != PIM_OK)
+			break;
+		if (store_activation_transition(m->st, l->a[i].id, ACT_PENDING,
+			ACT_DENIED, now) == PIM_OK &&
+		    audit_log(m->st, "pimgated", AUDIT_ADMIN, "ok",
+			l->a[i].user, NULL, l->a[i].role, 0, NULL,
+			detail) == PIM_OK)
+			store_commit(m->st);
+		else
+			store_rollback(m->st);
+	}
+	free(l);
+}
+
 static void
 session_expire_sweep(struct session_mgr *m)
 {
@@ -138,6 +189,7 @@ session_expire_sweep(struct session_mgr *m)
 		    store_errmsg(m->st));
 	else if (n > 0)
 		log_verbose("activations expired count=%d", n);
+	session_deny_lapsed(m, now);
 }
 
 static void

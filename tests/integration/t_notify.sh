@@ -105,6 +105,18 @@ wait_note activation.requested "$did"
 pimctl deny "$did" --by bob --reason "not now" >/dev/null
 wait_note activation.denied "$did"
 
+log "a request nobody approves in time is denied, and notified"
+pimctl role add lapse --require-approval 1 --approvers bob --approval-ttl 2s
+pimctl role grant lapse host1
+pimctl assign alice lapse --eligible
+lid=$(pimctl activate alice lapse --for 10m --reason "late" --by alice)
+wait_note activation.requested "$lid"
+# The daemon sweeps lapsed requests every 10 s.
+wait_until has_note activation.denied "$lid" --timeout 25 ||
+	fail "no activation.denied for the lapsed request $lid"
+assert_contains "$(note_field activation.denied "$lid" detail)" \
+	'not approved in time' detail
+
 log "breakglass.used"
 pimctl role add bg --break-glass
 pimctl role grant bg host1
