@@ -35,7 +35,12 @@ const struct cli_cmd cli_commands[] = {
     {"role add",
 	"NAME [--max-activation DUR] [--max-session DUR] "
 	"[--idle-timeout DUR|none] [--channels LIST] "
-	"[--warn-before DUR[,DUR...]|none]",
+	"[--warn-before DUR[,DUR...]|none] [--require-mfa] "
+	"[--require-justification] [--min-reason-length N] "
+	"[--require-ticket] [--ticket-pattern REGEX] "
+	"[--require-approval N --approvers USER_OR_ROLE[,...]] "
+	"[--approval-ttl DUR] [--no-permanent-eligible] "
+	"[--no-permanent-active] [--max-assignment DUR] [--break-glass]",
 	"add a role (defaults 8h, 8h, none, shell,exec,sftp, warnings 5m,1m "
 	"before a session ends)",
 	cmd_role_add},
