@@ -7,73 +7,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pimgate/str.h"
+
 #include "cli.h"
 
 #define TEXT_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD in UTF-8 */
 
-/* Sets *LEN and *MIN (the smallest code point that needs LEN bytes) for
- * lead byte C and returns its payload bits; *LEN is 0 if C cannot lead. */
-static uint32_t
-text_lead(unsigned char c, size_t *len, uint32_t *min)
-{
-	*len = 0;
-	if (c < 0x80) {
-		*len = 1;
-		*min = 0;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		*len = 2;
-		*min = 0x80;
-		return c & 0x1f;
-	}
-	if (c >= 0xe0 && c <= 0xef) {
-		*len = 3;
-		*min = 0x800;
-		return c & 0x0f;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		*len = 4;
-		*min = 0x10000;
-		return c & 0x07;
-	}
-	return 0;
-}
-
-/* Decodes the UTF-8 sequence at S into *CP and returns its length, or 0
- * if S does not start a valid one (overlong forms, surrogates and values
- * past U+10FFFF are invalid). Never reads past a terminating NUL. */
+/* Decodes at S (see str_utf8_decode). */
 static size_t
 text_decode(const unsigned char *s, uint32_t *cp)
 {
-	uint32_t min;
-	size_t len;
-
-	*cp = text_lead(s[0], &len, &min);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (len == 0 || *cp < min || *cp > 0x10ffff ||
-	    (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
+	return str_utf8_decode((const char *)s, cp);
 }
 
-/* C0, DEL and C1 control characters. */
 static bool
 text_is_control(uint32_t cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+	return str_control_char(cp);
 }
 
-/* Bidi embedding, override and isolate characters, which can make text
- * read differently from what it is. */
+/* Controls aside, what makes text read differently from what it is. */
 static bool
 text_is_bidi(uint32_t cp)
 {
-	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return str_unsafe_char(cp) && !str_control_char(cp);
 }
 
 int
@@ -96,9 +53,9 @@ cli_check_text(const char *what, const char *s, size_t max)
 					   "holds U+%04X)",
 			    what, (unsigned)cp);
 		if (text_is_bidi(cp))
-			return cli_bad_arg("%s must not hold bidirectional "
-					   "override or isolate characters "
-					   "(it holds U+%04X)",
+			return cli_bad_arg("%s must not hold invisible, "
+					   "bidirectional override or isolate "
+					   "characters (it holds U+%04X)",
 			    what, (unsigned)cp);
 	}
 	return CLI_OK;

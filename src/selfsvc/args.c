@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pimgate/str.h"
+
 #include "selfsvc_int.h"
 
 static const struct selfsvc_opt *
@@ -90,61 +92,10 @@ selfsvc_parse_id(const char *s, int64_t *id)
 	return true;
 }
 
-/* Sets *LEN and *MIN (the smallest code point that needs LEN bytes) for
- * lead byte C and returns its payload bits; *LEN is 0 if C cannot lead. */
-static uint32_t
-args_lead(unsigned char c, size_t *len, uint32_t *min)
-{
-	static const struct {
-		unsigned char lo, hi, mask;
-		size_t len;
-		uint32_t min;
-	} leads[] = {
-	    {0x00, 0x7f, 0x7f, 1, 0},
-	    {0xc2, 0xdf, 0x1f, 2, 0x80},
-	    {0xe0, 0xef, 0x0f, 3, 0x800},
-	    {0xf0, 0xf4, 0x07, 4, 0x10000},
-	};
-
-	for (size_t i = 0; i < sizeof(leads) / sizeof(leads[0]); i++) {
-		if (c >= leads[i].lo && c <= leads[i].hi) {
-			*len = leads[i].len;
-			*min = leads[i].min;
-			return c & leads[i].mask;
-		}
-	}
-	*len = 0;
-	*min = 0;
-	return 0;
-}
-
-/* Decodes the UTF-8 sequence at S into *CP; returns its length, or 0 if
- * S does not start a valid one (overlong, surrogate, past U+10FFFF).
- * Never reads past a terminating NUL. */
 static size_t
 args_utf8(const unsigned char *s, uint32_t *cp)
 {
-	uint32_t min;
-	size_t len;
-
-	*cp = args_lead(s[0], &len, &min);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (len == 0 || *cp < min || *cp > 0x10ffff ||
-	    (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* C0, DEL, C1, and the bidi embedding, override and isolate marks. */
-static bool
-args_forbidden(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return str_utf8_decode((const char *)s, cp);
 }
 
 int
@@ -163,7 +114,7 @@ selfsvc_check_text(
 		if (n == 0)
 			return selfsvc_bad_arg(
 			    out, "%s is not valid UTF-8 text", what);
-		if (args_forbidden(cp))
+		if (str_unsafe_char(cp))
 			return selfsvc_bad_arg(out,
 			    "%s must be one line of plain text (it holds "
 			    "U+%04X)",

@@ -2,6 +2,7 @@
 #include "pimgate/str.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,31 +66,78 @@ str_printf(char *dst, size_t size, const char *fmt, ...)
 	return (size_t)n < size;
 }
 
-/* Length of the valid UTF-8 sequence at S (1 to 4), or 0 if none starts
- * there. */
-static size_t
-str_utf8_len(const unsigned char *s)
+size_t
+str_utf8_decode(const char *str, uint32_t *cp)
 {
+	const unsigned char *s = (const unsigned char *)str;
+	uint32_t min;
 	size_t n, i;
 
-	if (s[0] < 0x80)
+	if (s[0] < 0x80) {
+		*cp = s[0];
 		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		n = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		n = 3;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		n = 4;
-	else
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		n = 2, min = 0x80, *cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3, min = 0x800, *cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4, min = 0x10000, *cp = s[0] & 0x07;
+	} else {
 		return 0;
+	}
+	/* A NUL is not a continuation byte: never read past the end. */
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
 	}
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
 		return 0;
 	return n;
+}
+
+bool
+str_control_char(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
+bool
+str_unsafe_char(uint32_t cp)
+{
+	return str_control_char(cp) || (cp >= 0x200b && cp <= 0x200f) ||
+	       cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+int
+str_check_text(const char *s, uint32_t *bad)
+{
+	uint32_t cp;
+	size_t n;
+
+	for (; *s != '\0'; s += n) {
+		n = str_utf8_decode(s, &cp);
+		if (n == 0) {
+			*bad = STR_BAD_UTF8;
+			return -1;
+		}
+		if (str_unsafe_char(cp)) {
+			*bad = cp;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at S (1 to 4), or 0. */
+static size_t
+str_utf8_len(const unsigned char *s)
+{
+	uint32_t cp;
+
+	return str_utf8_decode((const char *)s, &cp);
 }
 
 void

@@ -473,6 +473,31 @@ test_str_summarize(void **state)
 	assert_non_null(strstr(buf, " ... "));
 }
 
+static void
+test_str_check_text(void **state)
+{
+	uint32_t bad = 0, cp = 0;
+
+	(void)state;
+	assert_int_equal(str_check_text("care plan \xc3\xa9", &bad), 0);
+	assert_int_equal(str_check_text("a\tb", &bad), -1);
+	assert_int_equal(bad, 0x09);
+	assert_int_equal(str_check_text("x\xe2\x80\xae", &bad), -1);
+	assert_int_equal(bad, 0x202e);
+	/* Zero-width space, BOM: invisible, so refused too. */
+	assert_int_equal(str_check_text("a\xe2\x80\x8b"
+					"b",
+			     &bad),
+	    -1);
+	assert_int_equal(bad, 0x200b);
+	assert_int_equal(str_check_text("\xef\xbb\xbf", &bad), -1);
+	assert_int_equal(str_check_text("\xc0\xaf", &bad), -1);
+	assert_int_equal(bad, STR_BAD_UTF8);
+	assert_int_equal(str_utf8_decode("\xf0\x9f\x98\x80", &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(str_utf8_decode("\xed\xa0\x80", &cp), 0);
+}
+
 int
 main(void)
 {
@@ -486,6 +511,7 @@ main(void)
 	    cmocka_unit_test(test_str_copy_printf),
 	    cmocka_unit_test(test_str_sanitize),
 	    cmocka_unit_test(test_str_summarize),
+	    cmocka_unit_test(test_str_check_text),
 	    cmocka_unit_test_setup_teardown(
 		test_config_good, conf_setup, conf_teardown),
 	    cmocka_unit_test_setup_teardown(
