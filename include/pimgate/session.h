@@ -71,6 +71,10 @@ int session_auth_password(
  * is unknown or disabled. */
 int session_auth_keys(struct session_mgr *m, const char *user,
     int (*cb)(const char *key, void *arg), void *arg);
+/* Audits EVENT for a connection that has no session (yet). */
+void session_mgr_audit(struct session_mgr *m, const char *event,
+    const char *user, const char *target, const char *peer, const char *outcome,
+    const char *detail);
 void session_audit_login(struct session_mgr *m, const char *user,
     const char *target, const char *peer, const char *outcome,
     const char *detail);

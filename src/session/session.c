@@ -134,8 +134,16 @@ void
 session_audit_login(struct session_mgr *m, const char *user, const char *target,
     const char *peer, const char *outcome, const char *detail)
 {
-	if (audit_log(m->st, user, AUDIT_LOGIN, outcome, user, target, NULL, 0,
-		peer, detail) != PIM_OK)
+	session_mgr_audit(m, AUDIT_LOGIN, user, target, peer, outcome, detail);
+}
+
+void
+session_mgr_audit(struct session_mgr *m, const char *event, const char *user,
+    const char *target, const char *peer, const char *outcome,
+    const char *detail)
+{
+	if (audit_log(m->st, user, event, outcome, user, target, NULL, 0, peer,
+		detail) != PIM_OK)
 		log_error("audit write failed: %s", store_errmsg(m->st));
 }
 

@@ -157,7 +157,7 @@ static const struct session_ops conn_session_ops = {
 
 /* ---- admission, once authenticated ---- */
 
-static void
+void
 conn_admit(struct conn *c)
 {
 	char reason[POLICY_REASON_MAX];

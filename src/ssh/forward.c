@@ -18,8 +18,13 @@ fwd_refuse(struct conn *c, const char *why)
 {
 	log_info("forward refused user=%s target=%s peer=%s reason=\"%s\"",
 	    c->user, c->target, c->peer, why);
+	/* A request may come in the same batch as the login, before the
+	 * session is opened. */
 	if (c->sess != NULL)
 		session_audit(c->sess, AUDIT_CHANNEL, "refused", why);
+	else
+		session_mgr_audit(c->front->mgr, AUDIT_CHANNEL, c->user,
+		    c->target, c->peer, "refused", why);
 	return 1;
 }
 
@@ -43,8 +48,15 @@ fwd_open(struct conn *c, ssh_message msg)
 	char detail[STORE_TEXT_MAX];
 	struct chpair *p;
 
+	/* "ssh -W" asks at once, maybe before the pump has admitted. */
+	if (c->authed && !c->admitted_checked) {
+		if (c->state == CONN_KEX)
+			c->state = CONN_OPEN;
+		conn_admit(c);
+	}
 	if (!c->authed || c->sess == NULL || c->state != CONN_OPEN)
-		return 1;
+		return fwd_refuse(
+		    c, c->refusal[0] ? c->refusal : "port forwarding refused");
 	if (!fwd_valid_host(host) || port <= 0 || port > 65535)
 		return fwd_refuse(c, "port forwarding to a malformed address");
 	snprintf(detail, sizeof(detail), "port-forward: %s:%d", host, port);

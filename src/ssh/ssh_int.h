@@ -233,6 +233,9 @@ void conn_pump(struct conn *c);
 void conn_kick(struct conn *c);
 void conn_update_interest(struct conn *c);
 void conn_free(struct conn *c);
+/* Applies the admission rule once the person is authenticated (done by
+ * the pump; a forwarding request that comes first may do it sooner). */
+void conn_admit(struct conn *c);
 /* The connection no longer counts as authenticating. */
 void conn_authed(struct conn *c);
 

@@ -58,8 +58,14 @@ client=$BG_PID
 wait_for_port "$LPORT" "$client" "ssh -L" 20 || fail "ssh -L did not listen"
 assert_eq ping-through-bastion "$(echo_through "$LPORT")" "echo via -L"
 
+log "ssh -W (asks at once, right after login)"
+run_capture stdio gw_ssh alice:host1 -W "127.0.0.1:$ECHO_PORT" \
+	<<<"ping-over-stdio"
+assert_eq ping-over-stdio "$OUT" "echo via -W (stderr: $ERR)"
+
 log "ssh -N -L is dropped within a second when its session is ended"
-sid=$(newest_session_id)
+sid=$(sql "select id from sessions where \"end\" = 0 order by id limit 1")
+[[ -n "$sid" ]] || fail "the -L session is not live"
 pimctl kill "$sid"
 acted=$(now)
 bg_wait "$client"
