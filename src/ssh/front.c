@@ -146,6 +146,7 @@ ssh_front_listen(
 		return PIM_EINVAL;
 	}
 	snprintf(portbuf, sizeof(portbuf), "%d", port);
+	f->login_port = port;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pimgate/clock.h"
 #include "pimgate/selfsvc.h"
-#include "pimgate/session.h"
 
 #include "ssh_int.h"
 
@@ -104,13 +102,6 @@ static void
 prompt_line(struct chpair *p)
 {
 	struct ssh_prompt *pr = p->prompt;
-	struct selfsvc_ctx ctx = {
-	    .st = session_mgr_store(p->conn->front->mgr),
-	    .vault = p->conn->front->vault,
-	    .user = p->conn->user,
-	    .now = clock_now(),
-	    .interactive = true,
-	};
 	char **argv = NULL;
 	int argc = 0;
 
@@ -139,7 +130,7 @@ prompt_line(struct chpair *p)
 		prompt_finish(p, 0);
 		return;
 	}
-	if (argc > 0 && p->pty && selfsvc_needs_otp(&ctx, argc, argv)) {
+	if (argc > 0 && p->pty && ssh_selfsvc_needs_code(p, argc, argv)) {
 		pr->saved = argv;
 		pr->nsaved = argc;
 		pr->otp = true;

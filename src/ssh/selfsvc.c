@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "pimgate/clock.h"
-#include "pimgate/config.h"
-#include "pimgate/err.h"
 #include "pimgate/log.h"
 #include "pimgate/selfsvc.h"
 #include "pimgate/session.h"
@@ -30,26 +28,33 @@ ssh_selfsvc_out(struct chpair *p, const char *text, size_t len)
 	evbuffer_add(p->u2c, text + start, len - start);
 }
 
+/* Who runs self-service commands on P, and where. */
+static void
+ssh_selfsvc_ctx(const struct chpair *p, struct selfsvc_ctx *ctx)
+{
+	const struct conn *c = p->conn;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->st = session_mgr_store(c->front->mgr);
+	ctx->vault = c->front->vault;
+	ctx->user = c->user;
+	ctx->peer = c->peer;
+	ctx->now = clock_now();
+	ctx->interactive = p->pty;
+	/* The login lines that `targets` shows use our own port. */
+	ctx->login_port = c->front->login_port;
+}
+
 int
 ssh_selfsvc_run(struct chpair *p, int argc, char **argv)
 {
 	struct conn *c = p->conn;
-	struct selfsvc_ctx ctx = {
-	    .st = session_mgr_store(c->front->mgr),
-	    .vault = c->front->vault,
-	    .user = c->user,
-	    .peer = c->peer,
-	    .now = clock_now(),
-	    .interactive = p->pty,
-	};
+	struct selfsvc_ctx ctx;
 	struct selfsvc_out out = {0};
-	char host[256], esc[80];
-	int port, rc;
+	char esc[80];
+	int rc;
 
-	/* The login lines that `targets` shows use our own port. */
-	if (config_split_hostport(
-		c->front->cfg->ssh_listen, host, sizeof(host), &port) == PIM_OK)
-		ctx.login_port = port;
+	ssh_selfsvc_ctx(p, &ctx);
 	rc = selfsvc_run(&ctx, argc, argv, &out);
 	/* An extend, deactivate or approval may move live deadlines. */
 	session_mgr_changed(c->front->mgr);
@@ -61,17 +66,13 @@ ssh_selfsvc_run(struct chpair *p, int argc, char **argv)
 	return rc;
 }
 
-static bool
+bool
 ssh_selfsvc_needs_code(struct chpair *p, int argc, char **argv)
 {
-	struct selfsvc_ctx ctx = {
-	    .st = session_mgr_store(p->conn->front->mgr),
-	    .vault = p->conn->front->vault,
-	    .user = p->conn->user,
-	    .now = clock_now(),
-	    .interactive = true,
-	};
+	struct selfsvc_ctx ctx;
 
+	ssh_selfsvc_ctx(p, &ctx);
+	ctx.interactive = true;
 	return selfsvc_needs_otp(&ctx, argc, argv);
 }
 

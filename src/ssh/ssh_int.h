@@ -75,6 +75,7 @@ struct ssh_front {
 	struct vault *vault;
 	ssh_bind bind;
 	struct evdns_base *dns; /* NULL: targets by address only */
+	int login_port; /* the port people log in on */
 	struct evconnlistener *listener;
 	LIST_HEAD(, conn) conns;
 	size_t nconns;
@@ -293,6 +294,8 @@ void ssh_selfsvc_out(struct chpair *p, const char *text, size_t len);
 /* Runs one self-service command for P's user; its answer is queued.
  * Returns its exit status. */
 int ssh_selfsvc_run(struct chpair *p, int argc, char **argv);
+/* True if ARGV needs a one-time code the person has not given. */
+bool ssh_selfsvc_needs_code(struct chpair *p, int argc, char **argv);
 /* Runs the interactive prompt of P: keys in, answers out. */
 void ssh_prompt_step(struct chpair *p);
 void ssh_prompt_free(struct ssh_prompt *pr);
