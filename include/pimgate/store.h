@@ -338,6 +338,10 @@ int store_audit_max_id(struct store *st, int64_t *id);
 
 /* Activations whose window closed in (AFTER, UPTO] without being ended
  * early: state active (not yet swept) or expired. Oldest end first. */
+/* Calls CB with at most LIMIT pending requests whose approval time ended
+ * by NOW (approve_by <= NOW), oldest first. */
+int store_activation_lapsed(struct store *st, int64_t now, int limit,
+    store_activation_cb cb, void *arg);
 int store_activation_ending(struct store *st, int64_t after, int64_t upto,
     store_activation_cb cb, void *arg);
 

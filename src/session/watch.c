@@ -127,7 +127,6 @@ session_recheck_all(struct session_mgr *m)
 
 /* Pending requests whose approval time ran out, found by a sweep. */
 struct lapsed {
-	int64_t now;
 	struct store_activation a[32];
 	int n;
 };
@@ -137,8 +136,7 @@ session_lapsed_cb(const struct store_activation *a, void *arg)
 {
 	struct lapsed *l = arg;
 
-	if (a->state == ACT_PENDING && a->approve_by != 0 &&
-	    a->approve_by <= l->now && l->n < 32)
+	if (l->n < 32)
 		l->a[l->n++] = *a;
 	return 0;
 }
@@ -154,8 +152,8 @@ session_deny_lapsed(struct session_mgr *m, int64_t now)
 
 	if (l == NULL)
 		return;
-	l->now = now;
-	if (store_activation_list(m->st, 0, session_lapsed_cb, l) != PIM_OK)
+	if (store_activation_lapsed(m->st, now, 32, session_lapsed_cb, l) !=
+	    PIM_OK)
 		l->n = 0;
 	for (i = 0; i < l->n; i++) {
 		snprintf(detail, sizeof(detail),

@@ -318,3 +318,25 @@ store_activation_ending(struct store *st, int64_t after, int64_t upto,
 	store_stmt_put(st, STMT_ACT_ENDING, s);
 	return r;
 }
+
+int
+store_activation_lapsed(
+    struct store *st, int64_t now, int limit, store_activation_cb cb, void *arg)
+{
+	struct act_each e = {cb, arg};
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_ACT_LAPSED,
+	    "SELECT " ACT_COLS ACT_FROM
+	    " WHERE a.state = 'pending' AND a.approve_by > 0"
+	    " AND a.approve_by <= ?1 ORDER BY a.id LIMIT ?2",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int(s, 2, limit);
+	r = store_each(st, s, act_row, &e, "listing lapsed requests");
+	store_stmt_put(st, STMT_ACT_LAPSED, s);
+	return r;
+}
