@@ -10,6 +10,9 @@ packages=(
 	libjansson-dev libinih-dev libargon2-dev libcmocka-dev libqrencode-dev
 	openssh-server openssh-client asciinema oathtool tmux python3
 	bsdextrautils util-linux procps iproute2
+	# PostgreSQL tests: the server (initdb, postgres, pgbench) as a
+	# target, psql and pg_isready as clients, openssl for test certs.
+	postgresql postgresql-contrib postgresql-client openssl
 )
 
 missing=()

@@ -14,6 +14,7 @@
 #define AUDIT_CHANNEL "channel" /* channel opened or refused */
 #define AUDIT_HOSTKEY "upstream.hostkey" /* pinned key mismatch */
 #define AUDIT_ADMIN "admin" /* a pimctl change */
+#define AUDIT_CERT "cert.issue" /* a client certificate issued or refused */
 
 /* Appends one event stamped with clock_now_ms(). Any field may be NULL or
  * 0. DETAIL is free text (a reason or the change made). Never pass

@@ -22,6 +22,17 @@ struct config {
 	char *log_level; /* [server] log_level, default "info" */
 	char *ssh_listen; /* [ssh] listen, default 127.0.0.1:2222 */
 	char *pg_listen; /* [postgres] listen, default 127.0.0.1:5433 */
+	/* [postgres] tls_cert, tls_key: the listener's TLS certificate and
+	 * key, default STATE/pg_server.crt and .key (made by pimctl init,
+	 * signed by the bastion CA). */
+	char *pg_tls_cert;
+	char *pg_tls_key;
+	/* [postgres] server_names: names and addresses that certificate is
+	 * issued for, comma-separated; default "localhost,127.0.0.1,::1". */
+	char *pg_server_names;
+	/* [postgres] password_auth: also accept the bastion password (and
+	 * TOTP code) inside TLS; default false: client certificates only. */
+	bool pg_password_auth;
 	char *http_listen; /* [http] listen, default 127.0.0.1:9187 */
 	bool record_input; /* [recording] input, default false */
 	/* [recording] max_size: bytes one recording may reach before its

@@ -139,6 +139,26 @@ int policy_cancel(struct store *st, int64_t id, const char *user, int64_t now,
 int policy_extend(struct store *st, int64_t id,
     const struct activation_request *rq, char *reason, size_t rlen);
 
+/* Client certificates for PostgreSQL targets. */
+#define POLICY_CERT_MAX_SECS (12 * 3600) /* longest validity, any grant */
+
+/* Whether USER may have a client certificate for TARGET at NOW: TARGET
+ * must be a postgres target and the admission rule must admit USER to it
+ * now. On PIM_OK fills ADM and sets *NOT_AFTER to the end of the grant's
+ * window (the activation's end, or a time-bound assignment's end), at
+ * most NOW + POLICY_CERT_MAX_SECS. PIM_EDENIED, PIM_ENOTFOUND or
+ * PIM_ESTORE with a reason for the person. */
+int policy_cert_window(struct store *st, const char *user, const char *target,
+    int64_t now, struct admission *adm, int64_t *not_after, char *reason,
+    size_t rlen);
+/* Whether the certificate with SERIAL, presented by a client that asks to
+ * be USER on TARGET, is acceptable at NOW: issued by this bastion (a row
+ * in the store), for USER and for TARGET, not revoked, not expired. The
+ * admission rule is checked separately. PIM_OK, or PIM_EDENIED (or
+ * PIM_ESTORE) with a reason the person can act on. */
+int policy_cert_accept(struct store *st, const char *serial, const char *user,
+    const char *target, int64_t now, char *reason, size_t rlen);
+
 /* Password hashing: Argon2id, encoded string with its own salt and
  * parameters. Returns PIM_OK or PIM_ERR. */
 int policy_password_hash(const char *password, char *out, size_t size);

@@ -116,4 +116,56 @@ void cast_writer_thread_stop(void);
 int cast_play(
     const char *path, double speed, FILE *out, char *err, size_t errlen);
 
+/* Query logs: one JSON-lines file per database session, beside the
+ * terminal recordings, written through the same writer (and writer
+ * thread) as asciicast files, so the same backlog and error rules hold.
+ * The first line describes the session:
+ *
+ *   {"version":1,"kind":"pimgate-query-log","session":12,"user":"alice",
+ *    "target":"clientsdb","database":"records","start":"RFC 3339"}
+ *
+ * then one line per event, "t" being seconds since the start (3 decimals)
+ * and "time" the wall clock instant (RFC 3339 with milliseconds):
+ *
+ *   {"t":0.512,"time":"...","type":"query","sql":"SELECT 1"}
+ *   {"t":..,"type":"parse","statement":"","sql":"SELECT $1","params":1}
+ *   {"t":..,"type":"complete","tag":"SELECT 1"}
+ *   {"t":..,"type":"error","severity":"ERROR","sqlstate":"42P01",
+ *    "message":"relation \"x\" does not exist"}
+ *   {"t":..,"type":"cancel"}   {"t":..,"type":"end","reason":"expired"}
+ *
+ * Text of any bytes is kept valid JSON (invalid UTF-8 becomes U+FFFD);
+ * SQL longer than QLOG_SQL_MAX bytes is cut there and marked
+ * "truncated":true with "length" the full size. Returned rows are never
+ * logged. */
+#define QLOG_SQL_MAX (64 * 1024)
+
+struct qlog_header {
+	int64_t session_id;
+	const char *user;
+	const char *target;
+	const char *database;
+	int64_t start_ms; /* wall clock, milliseconds since the epoch */
+};
+
+/* Creates PATH (0600, must not exist) and writes the first line. Same
+ * return codes as cast_open(). */
+int qlog_open(
+    const char *path, const struct qlog_header *h, struct cast_writer **out);
+/* Events; NOW_MS is the wall clock in milliseconds. SQL is LEN bytes (not
+ * NUL-terminated, any bytes). Return codes as cast_output(). */
+int qlog_query(struct cast_writer *w, int64_t now_ms, const char *sql,
+    size_t len, size_t full_len);
+int qlog_parse(struct cast_writer *w, int64_t now_ms, const char *statement,
+    const char *sql, size_t len, size_t full_len, int params);
+int qlog_complete(struct cast_writer *w, int64_t now_ms, const char *tag);
+int qlog_error(struct cast_writer *w, int64_t now_ms, const char *severity,
+    const char *sqlstate, const char *message);
+/* A bare event: "cancel", "end" (DETAIL_KEY "reason")...; DETAIL_KEY may
+ * be NULL. */
+int qlog_event(struct cast_writer *w, int64_t now_ms, const char *type,
+    const char *detail_key, const char *detail);
+/* The file is closed with cast_close(); cast_flush, cast_backlog,
+ * cast_error and cast_bytes apply as well. */
+
 #endif

@@ -1,10 +1,11 @@
 /* Self-service: the commands a caregiver types over SSH (status,
  * activate, deactivate, extend, cancel, requests, approve, deny, targets,
- * help), as a library the SSH front end calls. No sockets and no SSH
- * here: a command line goes in, plain text lines (each ending in "\n")
- * and an exit status come out. Every change runs in a store transaction
- * together with its audit event (event "selfservice", actor the user);
- * refusals are audited too, with outcome "refused". */
+ * db-cert, help), as a library the SSH front end calls. No sockets and no
+ * SSH here: a command line goes in, plain text lines (each ending in
+ * "\n") and an exit status come out. Every change runs in a store
+ * transaction together with its audit event (event "selfservice", actor
+ * the user; "cert.issue" for certificates); refusals are audited too,
+ * with outcome "refused". */
 #ifndef PIMGATE_SELFSVC_H
 #define PIMGATE_SELFSVC_H
 
@@ -14,6 +15,8 @@
 
 #include "pimgate/store.h"
 #include "pimgate/vault.h"
+
+struct ca;
 
 #define SELFSVC_AUDIT_EVENT "selfservice"
 #define SELFSVC_MAX_WORDS 32
@@ -39,6 +42,18 @@ struct selfsvc_ctx {
 	 * host name (NULL: "<this bastion>") and SSH port (0: left out). */
 	const char *login_host;
 	int login_port;
+	/* Signs client certificates for db-cert; NULL: db-cert refuses. */
+	struct ca *ca;
+	/* The command's standard input, read to its end by the front end
+	 * before the command runs (only for commands that
+	 * selfsvc_reads_input names): INPUT_LEN bytes, not NUL-terminated.
+	 * NULL when there is none (the interactive prompt). */
+	const char *input;
+	size_t input_len;
+	/* Where a command that writes data to OUT (db-cert: a certificate)
+	 * puts its remarks for the person, for standard error; NULL drops
+	 * them. */
+	struct selfsvc_out *notes;
 };
 
 /* What the person sees: a growing NUL-terminated buffer. Start it
@@ -76,5 +91,45 @@ void selfsvc_argv_free(char **argv, int argc);
  * append "--otp CODE". False for anything malformed (selfsvc_run will
  * say what is wrong). */
 bool selfsvc_needs_otp(const struct selfsvc_ctx *ctx, int argc, char **argv);
+
+/* True if ARGV is a command that reads its standard input (db-cert): a
+ * front end reads that input to its end (at most CA_CSR_MAX bytes) and
+ * passes it in CTX->input before running the command. On success such a
+ * command's OUT holds its data only (a certificate); a front end should
+ * send OUT to standard error when the command fails. */
+bool selfsvc_reads_input(int argc, char **argv);
+
+/* ---- client certificates for database targets (cert.c) ---- */
+
+/* What selfsvc_cert_issue issued. */
+struct selfsvc_cert {
+	char *pem; /* the certificate (malloc'd, NUL-terminated; free it) */
+	char serial[STORE_SERIAL_MAX];
+	int64_t not_after; /* the end of its validity */
+	char role[STORE_NAME_MAX]; /* the role whose grant allowed it */
+	int64_t activation_id; /* that grant: an activation, */
+	int64_t assignment_id; /* or an active assignment */
+	bool capped; /* cut at the longest validity, before the grant ends */
+};
+
+/* Issues a client certificate for USER on database TARGET at NOW from
+ * the request CSR (LEN bytes of PEM text), on behalf of ISSUED_BY (USER
+ * for self-service, "admin:LOGIN" for pimctl): the policy's window
+ * (policy_cert_window), the CA's signature, the store's record and the
+ * audit event AUDIT_CERT (actor ISSUED_BY, PEER may be NULL) land in one
+ * transaction. A refusal (no grant, not a database target, a bad
+ * request) is audited too, outcome "refused", and committed.
+ *
+ * PIM_OK fills OUT (free OUT->pem). Else PIM_EDENIED or PIM_ENOTFOUND
+ * (no grant, no such target or user), PIM_EINVAL (a bad request),
+ * PIM_ESTORE, PIM_EBUSY or PIM_ECRYPTO, with a one-line reason for the
+ * person in REASON. */
+int selfsvc_cert_issue(struct store *st, struct ca *ca, const char *user,
+    const char *target, const char *csr, size_t len, const char *issued_by,
+    const char *peer, int64_t now, struct selfsvc_cert *out, char *reason,
+    size_t rlen);
+/* "valid until 2026-12-04T20:00:00Z (the end of activation 12 of role
+ * dba)" for C, into BUF. */
+void selfsvc_cert_note(const struct selfsvc_cert *c, char *buf, size_t size);
 
 #endif

@@ -13,7 +13,8 @@ struct config;
 struct vault;
 struct ssh_front;
 
-/* Creates the front end and loads the host key named in CFG. All
+/* Creates the front end and loads the host key and the CA (which signs
+ * the certificates of self-service db-cert) named in CFG. All
  * arguments are borrowed and must outlive it. Returns NULL with a reason
  * in ERR. */
 struct ssh_front *ssh_front_new(struct event_base *base,

@@ -128,12 +128,18 @@ int store_roles_granting(
 struct store_target {
 	int64_t id;
 	char name[STORE_NAME_MAX];
-	char kind[16]; /* "ssh" */
+	char kind[16]; /* "ssh" or "postgres" */
 	char host[256];
 	int port;
 	char login[STORE_NAME_MAX];
-	char host_key[STORE_KEY_MAX]; /* pinned OpenSSH public key line */
+	char host_key[STORE_KEY_MAX]; /* ssh: pinned OpenSSH public key line */
 	int64_t created;
+	/* postgres (schema v6): the database to open ("" = the login's
+	 * name) and the upstream TLS mode: "" for none, "verify-full" (the
+	 * server's certificate must chain to the target's CA, read with
+	 * store_target_tls_ca, and name HOST). */
+	char database[STORE_NAME_MAX];
+	char tls[16];
 };
 typedef int (*store_target_cb)(const struct store_target *t, void *arg);
 
@@ -146,6 +152,39 @@ int store_target_list(struct store *st, store_target_cb cb, void *arg);
 /* Returns the sealed credential in *SECRET (malloc'd, caller frees). */
 int store_target_secret(
     struct store *st, int64_t target_id, unsigned char **secret, size_t *len);
+/* Sets the PEM text of the CA that signs TARGET_ID's TLS certificate. */
+int store_target_set_tls_ca(struct store *st, int64_t target_id, const char *pem);
+/* Returns that PEM text in *PEM (malloc'd, NUL-terminated, caller frees);
+ * "" if none. */
+int store_target_tls_ca(struct store *st, int64_t target_id, char **pem);
+
+/* ---- client certificates (PostgreSQL front end) ---- */
+#define STORE_SERIAL_MAX 48 /* lower-case hex, no separators */
+struct store_cert {
+	int64_t id;
+	char serial[STORE_SERIAL_MAX];
+	int64_t user_id;
+	char user[STORE_NAME_MAX];
+	int64_t target_id;
+	char target[STORE_NAME_MAX];
+	int64_t activation_id; /* the grant that allowed it (one is 0) */
+	int64_t assignment_id;
+	int64_t not_before;
+	int64_t not_after;
+	char issued_by[STORE_NAME_MAX]; /* user name or "admin:LOGIN" */
+	int64_t created;
+	int64_t revoked; /* 0 = not revoked, else when */
+};
+typedef int (*store_cert_cb)(const struct store_cert *c, void *arg);
+
+/* Inserts C and sets C->id; PIM_EEXIST for a serial already there. */
+int store_cert_add(struct store *st, struct store_cert *c);
+/* PIM_ENOTFOUND if no certificate has SERIAL. */
+int store_cert_get(struct store *st, const char *serial, struct store_cert *c);
+/* Every certificate of USER (all users if NULL), newest first. */
+int store_cert_list(
+    struct store *st, const char *user, store_cert_cb cb, void *arg);
+int store_cert_revoke(struct store *st, const char *serial, int64_t when);
 
 /* ---- assignments ---- */
 enum store_assign_kind {

@@ -144,9 +144,17 @@ void cli_key_line_fingerprint(const char *line, char *buf, size_t size);
 
 /* ---- the CA (ca.c) ---- */
 
-/* Creates the CA key (0600) and self-signed certificate (0644); neither
- * file may exist. */
-int cli_ca_create(const char *key_path, const char *cert_path);
+struct ca;
+
+/* Creates the CA key (0600) and self-signed certificate (0644) that CFG
+ * names; neither file may exist. */
+int cli_ca_create(const struct config *cfg);
+/* Loads the CA that the configuration names into *OUT (ca_free it). */
+int cli_ca_load(struct cli_ctx *ctx, struct ca **out);
+/* (Re)issues the PostgreSQL listener's certificate and key for NAMES
+ * (comma-separated host names and addresses); bad names are a usage
+ * error. */
+int cli_ca_server_cert(struct cli_ctx *ctx, struct ca *ca, const char *names);
 
 /* ---- text tables (table.c) ---- */
 
@@ -246,6 +254,12 @@ int cmd_deny(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_role_set(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_activations(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_revoke(struct cli_ctx *ctx, int argc, char **argv);
+
+int cmd_ca_cert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_ca_server_cert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cert_issue(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cert_list(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_cert_revoke(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_sessions(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);

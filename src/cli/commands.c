@@ -7,8 +7,8 @@
 
 const struct cli_cmd cli_commands[] = {
     {"init", "",
-	"create the state directory, database, SSH host key, CA and "
-	"secret key",
+	"create the state directory, database, SSH host key, CA, the "
+	"PostgreSQL listener's TLS certificate and the secret key",
 	cmd_init},
     {"user add", "NAME [--password-stdin] [--key PUBKEY_FILE]...",
 	"add a user (password read from one line of standard input)",
@@ -29,6 +29,14 @@ const struct cli_cmd cli_commands[] = {
 	"NAME --ssh HOST:PORT --login USER --identity PRIVATE_KEY_FILE "
 	"(--host-key PUBKEY_FILE | --scan)",
 	"add an SSH target; its private key is sealed in the vault",
+	cmd_target_add},
+    {"target add",
+	"NAME --postgres HOST:PORT --login DBUSER --password-stdin "
+	"[--database DBNAME] [--tls verify-full --ca CA_FILE]",
+	"add a PostgreSQL target; its password (one line of standard input) "
+	"is sealed in the vault; --tls verify-full: TLS to the target, its "
+	"certificate checked against the CA certificates of CA_FILE and its "
+	"name",
 	cmd_target_add},
     {"target list", "[--json]", "list targets (never their secrets)",
 	cmd_target_list},
@@ -76,6 +84,22 @@ const struct cli_cmd cli_commands[] = {
 	cmd_activations},
     {"revoke", "ID", "revoke an active (or deny a pending) activation",
 	cmd_revoke},
+    {"cert issue", "USER TARGET --csr FILE",
+	"issue a client certificate for database TARGET to USER from the "
+	"request in FILE ('-': standard input), valid while USER's grant "
+	"lasts (12h at most); prints it (PEM)",
+	cmd_cert_issue},
+    {"cert list", "[--user USER] [--json]",
+	"list client certificates, newest first", cmd_cert_list},
+    {"cert revoke", "SERIAL",
+	"revoke a client certificate (the PostgreSQL front end refuses it)",
+	cmd_cert_revoke},
+    {"ca cert", "", "print the CA certificate (PEM), for psql's sslrootcert",
+	cmd_ca_cert},
+    {"ca server-cert", "[--names NAME[,NAME...]]",
+	"issue a new TLS certificate and key for the PostgreSQL listener "
+	"(names default to [postgres] server_names)",
+	cmd_ca_server_cert},
     {"sessions", "[--json]", "list sessions, newest first", cmd_sessions},
     {"kill", "SESSION", "end a live session now (reason killed)", cmd_kill},
     {"replay", "SESSION [--speed X]",
@@ -143,11 +167,25 @@ cli_command_is_group(const char *word)
 	return false;
 }
 
+/* True if C is another form of the verb just before it in the table
+ * (the same words: "target add" for SSH and for PostgreSQL). */
+static bool
+cli_command_is_form(const struct cli_cmd *c)
+{
+	return c != cli_commands && strcmp(c[-1].words, c->words) == 0;
+}
+
 void
 cli_command_usage(const struct cli_cmd *cmd, FILE *out)
 {
-	fprintf(out, "usage: pimctl [-c FILE] %s%s%s\n", cmd->words,
-	    cmd->args[0] != '\0' ? " " : "", cmd->args);
+	const struct cli_cmd *c = cmd;
+
+	do {
+		fprintf(out, "%s pimctl [-c FILE] %s%s%s\n",
+		    c == cmd ? "usage:" : "   or:", c->words,
+		    c->args[0] != '\0' ? " " : "", c->args);
+		c++;
+	} while (c->words != NULL && cli_command_is_form(c));
 }
 
 void
@@ -166,7 +204,8 @@ cli_command_help(const char *group, FILE *out)
 		if (group != NULL && !cli_in_group(c->words, group))
 			continue;
 		if (group != NULL) {
-			cli_command_usage(c, out);
+			if (!cli_command_is_form(c))
+				cli_command_usage(c, out);
 			continue;
 		}
 		fprintf(out, "  %s%s%s\n      %s\n", c->words,

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pimgate/ca.h"
 #include "pimgate/err.h"
 #include "pimgate/str.h"
 #include "pimgate/vault.h"
@@ -59,7 +60,8 @@ init_exists(const char *path)
 static int
 init_check_fresh(const struct config *cfg)
 {
-	const char *files[] = {cfg->host_key, cfg->ca_key, cfg->ca_cert};
+	const char *files[] = {cfg->host_key, cfg->ca_key, cfg->ca_cert,
+	    cfg->pg_tls_cert, cfg->pg_tls_key};
 	char pub[PATH_MAX];
 
 	if (init_exists(cfg->db_path) || init_exists(cfg->secret_key))
@@ -145,6 +147,28 @@ init_secret_key(const char *path, struct init_undo *u)
 	return CLI_OK;
 }
 
+/* The CA, then the PostgreSQL listener's certificate it signs. */
+static int
+init_ca(struct cli_ctx *ctx, struct init_undo *u)
+{
+	const struct config *cfg = &ctx->cfg;
+	struct ca *ca = NULL;
+	int rc;
+
+	init_undo_file(u, cfg->ca_key);
+	init_undo_file(u, cfg->ca_cert);
+	rc = cli_ca_create(cfg);
+	if (rc == CLI_OK)
+		rc = cli_ca_load(ctx, &ca);
+	if (rc != CLI_OK)
+		return rc;
+	init_undo_file(u, cfg->pg_tls_key);
+	init_undo_file(u, cfg->pg_tls_cert);
+	rc = cli_ca_server_cert(ctx, ca, cfg->pg_server_names);
+	ca_free(ca);
+	return rc == CLI_OK ? CLI_OK : CLI_FAIL;
+}
+
 /* Creates the database and records the init in the audit trail. */
 static int
 init_store(struct cli_ctx *ctx, struct init_undo *u)
@@ -178,9 +202,7 @@ init_steps(struct cli_ctx *ctx, char *fp, size_t fplen, struct init_undo *u)
 	    init_dir(cfg->recordings_dir, u) != CLI_OK ||
 	    init_host_key(cfg->host_key, fp, fplen, u) != CLI_OK)
 		return CLI_FAIL;
-	init_undo_file(u, cfg->ca_key);
-	init_undo_file(u, cfg->ca_cert);
-	if (cli_ca_create(cfg->ca_key, cfg->ca_cert) != CLI_OK ||
+	if (init_ca(ctx, u) != CLI_OK ||
 	    init_secret_key(cfg->secret_key, u) != CLI_OK ||
 	    init_store(ctx, u) != CLI_OK)
 		return CLI_FAIL;
@@ -196,6 +218,8 @@ init_report(const struct config *cfg, const char *fp)
 	printf("  SSH host key  %s (%s ssh-ed25519)\n", cfg->host_key, fp);
 	printf("  CA            %s, %s (CN=pimgate CA)\n", cfg->ca_cert,
 	    cfg->ca_key);
+	printf("  PostgreSQL    %s, %s (%s)\n", cfg->pg_tls_cert,
+	    cfg->pg_tls_key, cfg->pg_server_names);
 	printf("  secret key    %s\n", cfg->secret_key);
 }
 

@@ -14,6 +14,7 @@
 #include "pimgate/notify.h"
 #include "pimgate/record.h"
 #include "pimgate/session.h"
+#include "pimgate/pg_front.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/store.h"
 #include "pimgate/vault.h"
@@ -31,6 +32,7 @@ struct daemon {
 	struct session_mgr *mgr;
 	struct notify *notify; /* NULL without a [notify] command */
 	struct ssh_front *ssh;
+	struct pg_front *pg;
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain;
 	int64_t stop_deadline_us;
@@ -76,6 +78,7 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_info("signal received signal=%s live_sessions=%zu",
 	    sig == SIGTERM ? "TERM" : "INT", session_mgr_live(d->mgr));
 	ssh_front_stop(d->ssh);
+	pg_front_stop(d->pg);
 	session_mgr_shutdown(d->mgr);
 	d->stop_deadline_us = clock_mono_us() + SHUTDOWN_GRACE_MS * 1000;
 	d->drain = evtimer_new(d->base, daemon_drain_cb, d);
@@ -157,6 +160,13 @@ daemon_setup(struct daemon *d)
 		log_error("%s", err);
 		return PIM_ERR;
 	}
+	d->pg =
+	    pg_front_new(d->base, d->mgr, &d->cfg, d->vault, err, sizeof(err));
+	if (d->pg == NULL || pg_front_listen(d->pg, d->cfg.pg_listen, err,
+				 sizeof(err)) != PIM_OK) {
+		log_error("%s", err);
+		return PIM_ERR;
+	}
 	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
 	d->sighup = evsignal_new(d->base, SIGHUP, daemon_sighup_cb, d);
@@ -172,6 +182,7 @@ static void
 daemon_teardown(struct daemon *d)
 {
 	ssh_front_free(d->ssh);
+	pg_front_free(d->pg);
 	/* Everything recorded is on disk before the last ends are stored. */
 	cast_writer_thread_stop();
 	session_mgr_free(d->mgr);

@@ -2,7 +2,8 @@
  * header object, then one event array per call. Session bytes become
  * JSON string text in cast_escape.c; a multi-byte sequence cut short by
  * the end of a call is carried here (at most 3 bytes, per stream) and
- * completed by the next call on that stream.
+ * completed by the next call on that stream. Query logs (qlog.c) put
+ * lines of their own through the same writer.
  *
  * Lines are formatted into the writer's current chunk, which is handed on
  * once it holds CAST_CHUNK_FILL bytes, on cast_flush() and on cast_close()
@@ -58,6 +59,8 @@ struct cast_writer {
 	int64_t bytes; /* formatted so far */
 	atomic_size_t backlog; /* formatted and not yet written */
 	atomic_int err; /* the first write error, PIM_OK if none */
+	bool qlog; /* a query log (qlog.c), not an asciicast file */
+	int64_t qlog_start_ms; /* its start, wall clock */
 };
 
 /* --- the chunk being filled --- */
@@ -120,7 +123,7 @@ cast_put(struct cast_writer *w, const void *s, size_t n)
 	w->buf->len += n;
 }
 
-static int
+int
 cast_add(struct cast_writer *w, const char *s)
 {
 	size_t n = strlen(s);
@@ -290,25 +293,33 @@ cast_hand_on_midline(struct cast_writer *w)
 
 /* --- JSON text --- */
 
+int
+cast_json_bytes(struct cast_writer *w, const void *s, size_t n)
+{
+	const unsigned char *p = s;
+	size_t pos = 0, len, tail = 0;
+
+	if (cast_add(w, "\"") != PIM_OK)
+		return PIM_ENOMEM;
+	while (pos < n) {
+		len = n - pos < CAST_SLICE ? n - pos : CAST_SLICE;
+		if (cast_reserve(w, CAST_ESCAPE_ROOM(len)) != PIM_OK)
+			return PIM_ENOMEM;
+		w->buf->len += cast_escape(cast_end(w), p + pos, len, &tail);
+		pos += len - tail;
+		if (tail > 0 && pos + tail == n)
+			break; /* unfinished at the very end */
+	}
+	return cast_add(w, tail > 0 ? CAST_REPLACEMENT "\"" : "\"");
+}
+
 /* Appends "S" as a JSON string, any bytes accepted. NULL becomes null. */
 static int
 cast_json_string(struct cast_writer *w, const char *s)
 {
-	size_t n, tail;
-
 	if (s == NULL)
 		return cast_add(w, "null");
-	n = strlen(s);
-	if (n > SIZE_MAX / 12 ||
-	    cast_reserve(w, CAST_ESCAPE_ROOM(n) + 8) != PIM_OK)
-		return PIM_ENOMEM;
-	cast_put(w, "\"", 1);
-	w->buf->len +=
-	    cast_escape(cast_end(w), (const unsigned char *)s, n, &tail);
-	if (tail > 0)
-		cast_put(w, CAST_REPLACEMENT, 3);
-	cast_put(w, "\"", 1);
-	return PIM_OK;
+	return cast_json_bytes(w, s, strlen(s));
 }
 
 /* --- events --- */
@@ -330,14 +341,20 @@ cast_event_start(struct cast_writer *w, double t, char code)
 	w->buf->len += (size_t)n;
 }
 
-/* Ends a line: counts it, and hands the chunk on once it is full. */
-static int
+int
 cast_line_done(struct cast_writer *w)
 {
 	cast_account(w);
 	if (w->buf->len >= CAST_CHUNK_FILL)
 		return cast_hand_on(w, false);
 	return PIM_OK;
+}
+
+void
+cast_line_cancel(struct cast_writer *w)
+{
+	if (w->buf != NULL)
+		w->buf->len = w->buf_counted;
 }
 
 /* Completes a carried sequence from the front of DATA. Returns the
@@ -408,7 +425,7 @@ cast_event(struct cast_writer *w, enum cast_stream s, double t,
 	bool done = true, some = false;
 	int r, done_r;
 
-	if (w == NULL || (data == NULL && len > 0))
+	if (w == NULL || w->qlog || (data == NULL && len > 0))
 		return PIM_EINVAL;
 	r = atomic_load(&w->err);
 	if (r != PIM_OK || len == 0)
@@ -452,8 +469,8 @@ cast_resize(struct cast_writer *w, double t, int width, int height)
 {
 	int n, r;
 
-	if (w == NULL || width < 1 || height < 1 || width > CAST_DIM_MAX ||
-	    height > CAST_DIM_MAX)
+	if (w == NULL || w->qlog || width < 1 || height < 1 ||
+	    width > CAST_DIM_MAX || height > CAST_DIM_MAX)
 		return PIM_EINVAL;
 	r = atomic_load(&w->err);
 	if (r != PIM_OK)
@@ -535,16 +552,11 @@ cast_create(const char *path, int *fd)
 }
 
 int
-cast_open(
-    const char *path, const struct cast_header *h, struct cast_writer **out)
+cast_writer_new(const char *path, struct cast_writer **out)
 {
-	struct cast_writer *w = NULL;
+	struct cast_writer *w;
 	int r = PIM_ENOMEM;
 
-	if (path == NULL || h == NULL || out == NULL || h->width < 1 ||
-	    h->height < 1 || h->width > CAST_DIM_MAX ||
-	    h->height > CAST_DIM_MAX)
-		return PIM_EINVAL;
 	*out = NULL;
 	cast_escape_init();
 	w = calloc(1, sizeof(*w));
@@ -563,18 +575,60 @@ cast_open(
 	r = cast_create(path, &w->fd);
 	if (r != PIM_OK)
 		goto fail;
-	r = cast_header_put(w, h);
-	if (r != PIM_OK)
-		goto fail_created;
 	*out = w;
 	return PIM_OK;
 
-fail_created:
-	close(w->fd);
-	unlink(path);
 fail:
 	cast_writer_free(w);
 	return r;
+}
+
+void
+cast_writer_discard(struct cast_writer *w)
+{
+	close(w->fd);
+	unlink(w->path);
+	cast_writer_free(w);
+}
+
+void
+cast_set_qlog(struct cast_writer *w, int64_t start_ms)
+{
+	w->qlog = true;
+	w->qlog_start_ms = start_ms;
+}
+
+bool
+cast_is_qlog(const struct cast_writer *w, int64_t *start_ms)
+{
+	if (w == NULL || !w->qlog)
+		return false;
+	*start_ms = w->qlog_start_ms;
+	return true;
+}
+
+int
+cast_open(
+    const char *path, const struct cast_header *h, struct cast_writer **out)
+{
+	struct cast_writer *w = NULL;
+	int r;
+
+	if (path == NULL || h == NULL || out == NULL || h->width < 1 ||
+	    h->height < 1 || h->width > CAST_DIM_MAX ||
+	    h->height > CAST_DIM_MAX)
+		return PIM_EINVAL;
+	*out = NULL;
+	r = cast_writer_new(path, &w);
+	if (r != PIM_OK)
+		return r;
+	r = cast_header_put(w, h);
+	if (r != PIM_OK) {
+		cast_writer_discard(w);
+		return r;
+	}
+	*out = w;
+	return PIM_OK;
 }
 
 int

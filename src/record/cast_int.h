@@ -1,9 +1,10 @@
-/* Internal to the record module, shared by its three parts:
+/* Internal to the record module, shared by its parts:
  *
  *   cast_escape.c  session bytes to JSON string text (the hot loop);
  *   cast.c         the writer: lines into a buffer, the buffer into chunks,
  *                  chunks into the file;
- *   cast_thread.c  the optional writer thread and its queue of chunks.
+ *   cast_thread.c  the optional writer thread and its queue of chunks;
+ *   qlog.c         query logs, lines of its own through the same writer.
  *
  * A chunk is a run of formatted bytes bound for one writer's file. The
  * writer formats into its current chunk; once the chunk holds
@@ -16,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CAST_CHUNK_FILL 65536 /* hand a chunk on once it holds this much */
 
@@ -61,6 +63,34 @@ struct cast_chunk {
  * if none. Runs on the writer thread, or on the caller's thread when
  * there is none. */
 int cast_chunk_done(struct cast_chunk *c);
+
+/* Creates PATH (0600, must not exist) and a writer for it that has
+ * formatted nothing yet. Returns PIM_OK, PIM_EEXIST, PIM_EIO or
+ * PIM_ENOMEM. */
+int cast_writer_new(const char *path, struct cast_writer **out);
+/* Closes and removes the file of a writer from cast_writer_new() that has
+ * handed nothing on, and frees the writer. */
+void cast_writer_discard(struct cast_writer *w);
+/* Marks W as a query log begun at START_MS: the asciicast events refuse
+ * it. cast_is_qlog() is false for NULL and for asciicast writers. */
+void cast_set_qlog(struct cast_writer *w, int64_t start_ms);
+bool cast_is_qlog(const struct cast_writer *w, int64_t *start_ms);
+
+/* Lines of any JSON, for qlog.c. Text is appended to the line being
+ * formatted, which counts (and may go on towards the file) only once
+ * cast_line_done() ends it; until then cast_line_cancel() takes the
+ * whole line back. Nothing is handed on in the middle of a line, so a
+ * long line makes the chunk grow. The appending functions return PIM_OK
+ * or PIM_ENOMEM (part of the text may have been appended). */
+int cast_add(struct cast_writer *w, const char *s);
+/* Appends N bytes at S (any bytes) as a quoted JSON string; a sequence
+ * left unfinished at the end becomes U+FFFD. */
+int cast_json_bytes(struct cast_writer *w, const void *s, size_t n);
+/* Ends the line (its text ends with "\n"): counts it, and hands the chunk
+ * on once it is full. Returns PIM_OK, or W's first write error if the
+ * chunk was handed on. */
+int cast_line_done(struct cast_writer *w);
+void cast_line_cancel(struct cast_writer *w);
 
 /* --- cast_thread.c --- */
 

@@ -31,6 +31,9 @@ const struct selfsvc_cmd selfsvc_commands[] = {
     {"deny", "ID --reason TEXT", "deny a request", selfsvc_cmd_deny},
     {"targets", "", "what you may connect to now, and how",
 	selfsvc_cmd_targets},
+    {"db-cert", "TARGET < REQUEST.csr",
+	"a certificate for database TARGET (request on standard input)",
+	selfsvc_cmd_db_cert},
     {"help", "[COMMAND]", "this list", commands_help},
     {NULL, NULL, NULL, NULL},
 };
@@ -123,6 +126,22 @@ selfsvc_run(const struct selfsvc_ctx *ctx, int argc, char **argv,
 	if (out->failed)
 		rc = SS_REFUSED;
 	return rc;
+}
+
+bool
+selfsvc_reads_input(int argc, char **argv)
+{
+	if (argc < 1 || argv == NULL || argv[0] == NULL)
+		return false;
+	/* "db-cert --help" answers at once. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return false;
+	}
+	return strcmp(argv[0], "db-cert") == 0;
 }
 
 /* Loads into R the role named by an `activate` line, or that of the

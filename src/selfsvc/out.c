@@ -72,6 +72,12 @@ selfsvc_line(struct selfsvc_out *out, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+selfsvc_raw(struct selfsvc_out *out, const char *text, size_t len)
+{
+	out_append(out, text, len);
+}
+
 int
 selfsvc_refuse(struct selfsvc_out *out, const char *fmt, ...)
 {

@@ -56,6 +56,8 @@ int selfsvc_cmd_approve(const struct selfsvc_ctx *ctx, int argc, char **argv,
     struct selfsvc_out *out);
 int selfsvc_cmd_deny(const struct selfsvc_ctx *ctx, int argc, char **argv,
     struct selfsvc_out *out);
+int selfsvc_cmd_db_cert(const struct selfsvc_ctx *ctx, int argc, char **argv,
+    struct selfsvc_out *out);
 
 /* ---- output (out.c) ---- */
 
@@ -63,6 +65,9 @@ int selfsvc_cmd_deny(const struct selfsvc_ctx *ctx, int argc, char **argv,
  * UTF-8 become '?', so text from the store cannot reach a terminal raw. */
 void selfsvc_line(struct selfsvc_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends the LEN bytes of TEXT as they are: for data the bastion made
+ * itself (a PEM certificate), never for text from outside. */
+void selfsvc_raw(struct selfsvc_out *out, const char *text, size_t len);
 /* Appends a line and returns SS_REFUSED (or SS_USAGE). */
 int selfsvc_refuse(struct selfsvc_out *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

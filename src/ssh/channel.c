@@ -812,12 +812,17 @@ ch_step_once(struct chpair *p)
 	case CH_PROMPT:
 		ssh_prompt_step(p);
 		break;
+	case CH_INPUT:
+		ssh_selfsvc_input_step(p);
+		break;
 	case CH_LOCAL:
-		if (!ch_move(p->u2c, p->cch, false)) {
+		if (!ch_move(p->u2c, p->cch, false) ||
+		    !ch_move(p->u2c_err, p->cch, true)) {
 			p->conn->client_gone = true;
 			break;
 		}
-		if (evbuffer_get_length(p->u2c) == 0)
+		if (evbuffer_get_length(p->u2c) == 0 &&
+		    evbuffer_get_length(p->u2c_err) == 0)
 			ch_close_step(p);
 		break;
 	case CH_DONE:

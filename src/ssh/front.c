@@ -9,6 +9,7 @@
 
 #include <event2/dns.h>
 
+#include "pimgate/ca.h"
 #include "pimgate/clock.h"
 #include "pimgate/config.h"
 #include "pimgate/err.h"
@@ -65,6 +66,22 @@ ssh_front_bind(struct ssh_front *f, char *err, size_t errlen)
 	return PIM_OK;
 }
 
+/* The CA that signs the certificates db-cert hands out. */
+static int
+ssh_front_ca(struct ssh_front *f, char *err, size_t errlen)
+{
+	char why[256];
+	int rc;
+
+	rc = ca_load(f->cfg->ca_cert, f->cfg->ca_key, &f->ca, why, sizeof(why));
+	if (rc != PIM_OK)
+		snprintf(err, errlen,
+		    "cannot load the CA (%s, %s): %s; 'pimctl init' creates "
+		    "it",
+		    f->cfg->ca_cert, f->cfg->ca_key, why);
+	return rc;
+}
+
 struct ssh_front *
 ssh_front_new(struct event_base *base, struct session_mgr *mgr,
     const struct config *cfg, struct vault *vault, char *err, size_t errlen)
@@ -85,7 +102,8 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 	ssh_set_log_level(
 	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
 	ssh_front_resolver(f);
-	if (ssh_front_bind(f, err, errlen) != PIM_OK) {
+	if (ssh_front_bind(f, err, errlen) != PIM_OK ||
+	    ssh_front_ca(f, err, errlen) != PIM_OK) {
 		ssh_front_free(f);
 		return NULL;
 	}
@@ -196,5 +214,6 @@ ssh_front_free(struct ssh_front *f)
 		ssh_bind_free(f->bind);
 	if (f->dns != NULL)
 		evdns_base_free(f->dns, 1);
+	ca_free(f->ca);
 	free(f);
 }

@@ -55,6 +55,7 @@ struct session;
 struct config;
 struct vault;
 struct cast_writer;
+struct ca;
 
 struct budget {
 	double tokens; /* checks that may run now */
@@ -73,6 +74,7 @@ struct ssh_front {
 	struct session_mgr *mgr;
 	const struct config *cfg;
 	struct vault *vault;
+	struct ca *ca; /* signs client certificates (db-cert) */
 	ssh_bind bind;
 	struct evdns_base *dns; /* NULL: targets by address only */
 	int login_port; /* the port people log in on */
@@ -117,6 +119,7 @@ enum ch_state {
 	CH_ENV, /* upstream env requests */
 	CH_START, /* upstream shell/exec/subsystem request */
 	CH_PROMPT, /* self-service: the interactive prompt */
+	CH_INPUT, /* self-service: reading a command's stdin to its EOF */
 	CH_RUNNING, /* relaying */
 	CH_FAILING, /* telling the client error[] */
 	CH_CLOSING, /* upstream done; draining to the client */
@@ -294,6 +297,9 @@ void ssh_selfsvc_out(struct chpair *p, const char *text, size_t len);
 /* Runs one self-service command for P's user; its answer is queued.
  * Returns its exit status. */
 int ssh_selfsvc_run(struct chpair *p, int argc, char **argv);
+/* Reads the standard input of P's command (db-cert) until EOF, then
+ * runs it and queues its answer (state CH_LOCAL). */
+void ssh_selfsvc_input_step(struct chpair *p);
 /* True if ARGV needs a one-time code the person has not given. */
 bool ssh_selfsvc_needs_code(struct chpair *p, int argc, char **argv);
 /* Runs the interactive prompt of P: keys in, answers out. */

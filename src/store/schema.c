@@ -175,6 +175,31 @@ static const char schema_v5[] =
     "ALTER TABLE roles ADD COLUMN warn_before TEXT NOT NULL"
     " DEFAULT '300,60';";
 
+/* Version 6: PostgreSQL targets (database name, upstream TLS mode and
+ * the CA that signs the upstream's certificate) and the client
+ * certificates issued by the bastion's CA. A certificate is bound to one
+ * user and one target and is valid no longer than the grant that allowed
+ * it; the serial is the lower-case hex of the certificate's serial. */
+static const char schema_v6[] =
+    "ALTER TABLE targets ADD COLUMN database TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE targets ADD COLUMN tls TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE targets ADD COLUMN tls_ca TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE certs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " serial TEXT NOT NULL UNIQUE,"
+    " user_id INTEGER NOT NULL,"
+    " user TEXT NOT NULL,"
+    " target_id INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " activation_id INTEGER NOT NULL DEFAULT 0,"
+    " assignment_id INTEGER NOT NULL DEFAULT 0,"
+    " not_before INTEGER NOT NULL,"
+    " not_after INTEGER NOT NULL,"
+    " issued_by TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX certs_user ON certs(user, id);";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
@@ -182,6 +207,7 @@ static const char *const migrations[] = {
     schema_v3,
     schema_v4,
     schema_v5,
+    schema_v6,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

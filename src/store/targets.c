@@ -5,7 +5,8 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-#define TARGET_COLS "id, name, kind, host, port, login, host_key, created"
+#define TARGET_COLS \
+	"id, name, kind, host, port, login, host_key, created, database, tls"
 
 struct target_each {
 	store_target_cb cb;
@@ -23,6 +24,8 @@ target_from_row(sqlite3_stmt *s, struct store_target *t)
 	store_col_text(s, 5, t->login, sizeof(t->login));
 	store_col_text(s, 6, t->host_key, sizeof(t->host_key));
 	t->created = sqlite3_column_int64(s, 7);
+	store_col_text(s, 8, t->database, sizeof(t->database));
+	store_col_text(s, 9, t->tls, sizeof(t->tls));
 }
 
 static void
@@ -40,6 +43,8 @@ target_bind(sqlite3_stmt *s, const struct store_target *t,
 	else
 		sqlite3_bind_null(s, 7);
 	sqlite3_bind_int64(s, 8, t->created);
+	store_bind_text(s, 9, t->database);
+	store_bind_text(s, 10, t->tls);
 }
 
 int
@@ -51,7 +56,8 @@ store_target_add(struct store *st, const struct store_target *t,
 
 	r = store_stmt_get(st, STMT_TARGET_ADD,
 	    "INSERT INTO targets (name, kind, host, port, login, host_key,"
-	    " secret, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    " secret, created, database, tls)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	    &s);
 	if (r != PIM_OK)
 		return r;
@@ -150,5 +156,63 @@ store_target_secret(
 		store_err(
 		    st, r, "no target with id %lld", (long long)target_id);
 	store_stmt_put(st, STMT_TARGET_SECRET, s);
+	return r;
+}
+
+int
+store_target_set_tls_ca(struct store *st, int64_t target_id, const char *pem)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_TARGET_SET_TLS_CA,
+	    "UPDATE targets SET tls_ca = ?2 WHERE id = ?1", &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, target_id);
+	store_bind_text(s, 2, pem != NULL ? pem : "");
+	r = store_step_change(st, s, "setting a target's TLS CA");
+	if (r == PIM_ENOTFOUND)
+		store_err(
+		    st, r, "no target with id %lld", (long long)target_id);
+	store_stmt_put(st, STMT_TARGET_SET_TLS_CA, s);
+	return r;
+}
+
+/* Copies the text in column 0 of S into a new NUL-terminated buffer. */
+static int
+target_copy_text(struct store *st, sqlite3_stmt *s, char **out)
+{
+	const unsigned char *text = sqlite3_column_text(s, 0);
+	int n = sqlite3_column_bytes(s, 0);
+
+	*out = malloc((size_t)n + 1);
+	if (*out == NULL)
+		return store_err(st, PIM_ENOMEM, "out of memory");
+	if (text != NULL && n > 0)
+		memcpy(*out, text, (size_t)n);
+	(*out)[n] = '\0';
+	return PIM_OK;
+}
+
+int
+store_target_tls_ca(struct store *st, int64_t target_id, char **pem)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	*pem = NULL;
+	r = store_stmt_get(st, STMT_TARGET_TLS_CA,
+	    "SELECT tls_ca FROM targets WHERE id = ?1", &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, target_id);
+	r = store_step_row(st, s, "reading a target's TLS CA");
+	if (r == PIM_OK)
+		r = target_copy_text(st, s, pem);
+	else if (r == PIM_ENOTFOUND)
+		store_err(
+		    st, r, "no target with id %lld", (long long)target_id);
+	store_stmt_put(st, STMT_TARGET_TLS_CA, s);
 	return r;
 }

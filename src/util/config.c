@@ -52,6 +52,10 @@ static const struct config_key config_keys[] = {
     {"ssh", "host_key", CK_STRING, CFG_FIELD(host_key)},
     {"ssh", "login_grace_time", CK_DURATION, CFG_FIELD(login_grace)},
     {"postgres", "listen", CK_LISTEN, CFG_FIELD(pg_listen)},
+    {"postgres", "tls_cert", CK_STRING, CFG_FIELD(pg_tls_cert)},
+    {"postgres", "tls_key", CK_STRING, CFG_FIELD(pg_tls_key)},
+    {"postgres", "server_names", CK_STRING, CFG_FIELD(pg_server_names)},
+    {"postgres", "password_auth", CK_BOOL, CFG_FIELD(pg_password_auth)},
     {"http", "listen", CK_LISTEN, CFG_FIELD(http_listen)},
     {"recording", "input", CK_BOOL, CFG_FIELD(record_input)},
     {"recording", "max_size", CK_SIZE, CFG_FIELD(record_max_size)},
@@ -300,6 +304,10 @@ config_defaults(struct config *c)
 	r |= config_default_path(&c->secret_key, s, "secret.key");
 	r |= config_default_path(&c->ca_key, s, "ca.key");
 	r |= config_default_path(&c->ca_cert, s, "ca.crt");
+	r |= config_default_path(&c->pg_tls_cert, s, "pg_server.crt");
+	r |= config_default_path(&c->pg_tls_key, s, "pg_server.key");
+	r |= config_default_string(
+	    &c->pg_server_names, "localhost,127.0.0.1,::1");
 	r |= config_default_string(&c->log_level, "info");
 	r |= config_default_string(&c->resolv_conf, "/etc/resolv.conf");
 	r |= config_default_string(&c->ssh_listen, "127.0.0.1:2222");
@@ -387,6 +395,9 @@ config_free(struct config *cfg)
 	free(cfg->log_level);
 	free(cfg->ssh_listen);
 	free(cfg->pg_listen);
+	free(cfg->pg_tls_cert);
+	free(cfg->pg_tls_key);
+	free(cfg->pg_server_names);
 	free(cfg->http_listen);
 	free(cfg->notify_command);
 	memset(cfg, 0, sizeof(*cfg));

@@ -7,6 +7,9 @@
 #   start_pimgated      # the bastion, waited for on its SSH port
 #   gw_ssh alice:host1 'exit 7'
 #
+# PostgreSQL tests also source lib_pg.sh (start_postgres, make_client_cert,
+# gw_psql).
+#
 # Environment: PIMGATE_BIN is the build folder holding pimctl and pimgated
 # (default: build/ of the checkout), PIMGATE_SRC the checkout.
 # PIMGATE_KEEP=1 keeps the test's folder after the run; PIMGATE_ECHO=1
@@ -28,6 +31,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/pimgate-$TEST_NAME.XXXXXX")
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 
 STARTED_PIDS=()   # every background process this test started
+# The signal that stops a started process, when it is not SIGTERM (the
+# PostgreSQL server: SIGINT, its fast shutdown), by PID.
+declare -A STOP_SIGNALS=()
 PIMGATED_PID=""   # the running bastion, if any
 SSHD_PID=""       # the running target sshd, if any
 
@@ -59,6 +65,7 @@ show_logs() {
 		rm -f "$quiet"
 	fi
 	show_log_tail "$T/sshd.log" 20
+	show_log_tail "$T/postgres.log" 20
 }
 
 fail() {
@@ -165,14 +172,15 @@ before() {
 	(($(to_us "$EPOCHREALTIME") < $(to_us "$1")))
 }
 
-# stop_pid PID: SIGTERM, up to 10 s, then SIGKILL; reaps PID if it is our
-# child. Sets STOP_STATUS to its exit status (0 if it was not our child).
+# stop_pid PID: SIGTERM (or its STOP_SIGNALS entry), up to 10 s, then
+# SIGKILL; reaps PID if it is our child. Sets STOP_STATUS to its exit
+# status (0 if it was not our child).
 stop_pid() {
-	local pid=$1
+	local pid=$1 sig=${STOP_SIGNALS[$1]:-TERM}
 	if pid_alive "$pid"; then
-		kill -TERM "$pid" 2>/dev/null || true
+		kill -"$sig" "$pid" 2>/dev/null || true
 		if ! wait_until pid_dead "$pid" --timeout 10; then
-			log "pid $pid ignored SIGTERM for 10 s; killing it"
+			log "pid $pid ignored SIG$sig for 10 s; killing it"
 			kill -KILL "$pid" 2>/dev/null || true
 			wait_until pid_dead "$pid" --timeout 5 || true
 		fi
@@ -400,12 +408,24 @@ ALICE_PASSWORD='alice-Pw-correct-horse-42'
 # password and an ed25519 key), target host1 (the test sshd, which must
 # be running) and role ops granting host1. No assignment yet.
 pimgate_setup() {
-	local ports
 	[[ -n "${SSHD_PORT:-}" ]] || fail "pimgate_setup needs start_sshd first"
+	pimgate_setup_base
+	pimctl target add host1 --ssh "127.0.0.1:$SSHD_PORT" --login root \
+		--identity "$TARGET_KEY" --host-key "$SSHD_HOSTKEY.pub"
+	pimctl role add ops
+	pimctl role grant ops host1
+}
+
+# pimgate_setup_base: the part of pimgate_setup that needs no target:
+# writes $CONF (SSH, PostgreSQL and HTTP listeners on free ports:
+# SSH_PORT, PG_GW_PORT, HTTP_PORT), runs pimctl init and creates user
+# alice.
+pimgate_setup_base() {
+	local ports
 	[[ -x "$PIMGATE_BIN/pimctl" ]] || fail "no $PIMGATE_BIN/pimctl"
 	mapfile -t ports < <(free_ports 3)
 	SSH_PORT=${ports[0]}
-	PG_PORT=${ports[1]}
+	PG_GW_PORT=${ports[1]}
 	HTTP_PORT=${ports[2]}
 	CONF=$T/pimgate.conf
 	STATE=$T/state
@@ -420,7 +440,7 @@ resolv_conf = $T/resolv.conf
 [ssh]
 listen = 127.0.0.1:$SSH_PORT
 [postgres]
-listen = 127.0.0.1:$PG_PORT
+listen = 127.0.0.1:$PG_GW_PORT
 [http]
 listen = 127.0.0.1:$HTTP_PORT
 EOF
@@ -428,10 +448,6 @@ EOF
 	ssh-keygen -q -t ed25519 -N '' -C "alice@$TEST_NAME" -f "$ALICE_KEY"
 	printf '%s\n' "$ALICE_PASSWORD" |
 		pimctl user add alice --password-stdin --key "$ALICE_KEY.pub"
-	pimctl target add host1 --ssh "127.0.0.1:$SSHD_PORT" --login root \
-		--identity "$TARGET_KEY" --host-key "$SSHD_HOSTKEY.pub"
-	pimctl role add ops
-	pimctl role grant ops host1
 }
 
 # start_pimgated: runs the bastion in the background (stderr to
