@@ -87,6 +87,10 @@ int session_open(struct session_mgr *m, const char *user, const char *target,
     const char *protocol, const char *peer, const struct session_ops *ops,
     void *conn, struct session **out, char *reason, size_t rlen);
 
+/* S was opened with the client certificate SERIAL: from now on it is
+ * re-checked with the grant whenever the store changes, and S ends
+ * (END_REVOKED) once the certificate is revoked. */
+void session_set_cert(struct session *s, const char *serial);
 int64_t session_id(const struct session *s);
 const char *session_user(const struct session *s);
 const char *session_target(const struct session *s);

@@ -153,7 +153,8 @@ int store_target_list(struct store *st, store_target_cb cb, void *arg);
 int store_target_secret(
     struct store *st, int64_t target_id, unsigned char **secret, size_t *len);
 /* Sets the PEM text of the CA that signs TARGET_ID's TLS certificate. */
-int store_target_set_tls_ca(struct store *st, int64_t target_id, const char *pem);
+int store_target_set_tls_ca(
+    struct store *st, int64_t target_id, const char *pem);
 /* Returns that PEM text in *PEM (malloc'd, NUL-terminated, caller frees);
  * "" if none. */
 int store_target_tls_ca(struct store *st, int64_t target_id, char **pem);
@@ -184,6 +185,8 @@ int store_cert_get(struct store *st, const char *serial, struct store_cert *c);
 /* Every certificate of USER (all users if NULL), newest first. */
 int store_cert_list(
     struct store *st, const char *user, store_cert_cb cb, void *arg);
+/* Marks the certificate with SERIAL revoked at WHEN; PIM_ENOTFOUND if
+ * there is none, or it is already revoked (it keeps that time). */
 int store_cert_revoke(struct store *st, const char *serial, int64_t when);
 
 /* ---- assignments ---- */

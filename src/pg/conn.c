@@ -79,6 +79,8 @@ pgconn_free(struct pgconn *c)
 	c->qlog = NULL;
 	if (c->sess != NULL)
 		session_close(c->sess);
+	if (c->cli != NULL && c->closing)
+		SSL_shutdown(bufferevent_openssl_get_ssl(c->cli)); /* notify */
 	if (c->cli != NULL)
 		bufferevent_free(c->cli);
 	if (c->fd >= 0)
@@ -170,7 +172,7 @@ pgconn_deny(struct pgconn *c, const char *sqlstate, const char *msg)
 	    "sqlstate=%s reason=%s",
 	    c->auth[0] ? c->auth : "none", sqlstate, msg);
 	session_audit_login(c->front->mgr, c->user[0] ? c->user : "-",
-	    c->target[0] ? c->target : "-", c->peer, "denied", detail);
+	    c->target[0] ? c->target : "-", c->peer, "refused", detail);
 	pgconn_refuse(c, sqlstate, msg);
 }
 
@@ -285,6 +287,7 @@ pgconn_start(struct pg_front *f, int fd, const char *peer)
 	f->unauthed++;
 	c->counted_unauthed = true;
 	evutil_make_socket_nonblocking(fd);
+	pg_nodelay(fd);
 	c->pre_ev =
 	    event_new(f->base, fd, EV_READ | EV_PERSIST, pgconn_pre_read_cb, c);
 	c->timer = evtimer_new(f->base, pgconn_timeout_cb, c);
@@ -417,6 +420,8 @@ pgconn_admit(struct pgconn *c)
 		return;
 	}
 	pgconn_authed(c);
+	if (c->serial[0] != '\0' && strcmp(c->auth, "certificate") == 0)
+		session_set_cert(c->sess, c->serial);
 	if (pgconn_open_qlog(c) != PIM_OK) {
 		session_end(c->sess, END_RECORDING,
 		    "pimgate cannot record this session; try again later");
@@ -590,12 +595,11 @@ pgconn_read_startup(struct pgconn *c)
 
 /* ---- password login (where the config allows it) ---- */
 
-/* PASSWORD, or PASSWORD followed by the six digits of the TOTP code for
- * users who must give one. */
 static void
-pgconn_check_password(struct pgconn *c, const char *password)
+pgconn_check_password(struct pgconn *c, char *password)
 {
-	int rc = session_auth_password(c->front->mgr, c->user, password);
+	const char *why = NULL;
+	int rc = pg_password_check(c, password, &why);
 
 	if (rc == PIM_ESTORE) {
 		pgconn_deny(c, "58000",
@@ -604,8 +608,7 @@ pgconn_check_password(struct pgconn *c, const char *password)
 		return;
 	}
 	if (rc != PIM_OK) {
-		pgconn_deny(
-		    c, PG_SQLSTATE_PASSWORD, "password authentication failed");
+		pgconn_deny(c, PG_SQLSTATE_PASSWORD, why);
 		return;
 	}
 	pgconn_admit(c);

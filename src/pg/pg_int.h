@@ -169,6 +169,11 @@ void pgconn_start(struct pg_front *f, int fd, const char *peer);
 void pgconn_authed(struct pgconn *c);
 void pgconn_wipe_secret(struct pgconn *c);
 
+/* password.c: GIVEN (modified: a trailing code is cut off) is USER's
+ * password, or password and one-time code. PIM_OK, PIM_EDENIED with *WHY
+ * for the person, PIM_ESTORE. */
+int pg_password_check(struct pgconn *c, char *given, const char **why);
+
 /* upstream.c */
 void pg_upstream_start(struct pgconn *c);
 /* Sends the upstream a CancelRequest for C's backend on a new
@@ -190,6 +195,10 @@ void pg_relay_client_gone(struct pgconn *c);
 void pg_relay_upstream_gone(struct pgconn *c);
 
 /* wire.c: building and reading protocol messages */
+void pg_nodelay(int fd);
+/* The highest $N placeholder in SQL (LEN bytes), outside quotes and
+ * comments: how many parameters a statement is bound with. */
+int pg_count_params(const char *sql, size_t len);
 void pg_put_u32(unsigned char *p, uint32_t v);
 uint32_t pg_get_u32(const unsigned char *p);
 int pg_put_msg(struct evbuffer *out, char type, const void *body, size_t len);

@@ -65,48 +65,6 @@ relay_scan(struct evbuffer *in, bool c2s, size_t limit, size_t *run,
 	return *run > 0 ? SCAN_RUN : SCAN_NEED;
 }
 
-static bool
-relay_ident_char(char ch)
-{
-	return ch == '_' || (ch >= '0' && ch <= '9') ||
-	       ((ch | 32) >= 'a' && (ch | 32) <= 'z');
-}
-
-/* The highest $N placeholder in SQL, outside quotes and comments: the
- * number of parameters a statement is bound with. */
-static int
-relay_count_params(const char *sql, size_t len)
-{
-	size_t i = 0;
-	int max = 0;
-	char q = 0;
-
-	while (i < len) {
-		char ch = sql[i];
-
-		if (q != 0) {
-			q = ch == q ? 0 : q;
-		} else if (ch == '\'' || ch == '"') {
-			q = ch;
-		} else if (ch == '-' && i + 1 < len && sql[i + 1] == '-') {
-			while (i < len && sql[i] != '\n')
-				i++;
-		} else if (ch == '$' && i + 1 < len && sql[i + 1] >= '0' &&
-			   sql[i + 1] <= '9' &&
-			   (i == 0 || !relay_ident_char(sql[i - 1]))) {
-			int n = 0;
-
-			while (++i < len && sql[i] >= '0' && sql[i] <= '9' &&
-			       n < 100000)
-				n = n * 10 + (sql[i] - '0');
-			max = n > max ? n : max;
-			continue;
-		}
-		i++;
-	}
-	return max;
-}
-
 /* Logs Parse: statement name, query text, parameter types. */
 static int
 relay_log_parse(struct pgconn *c, int64_t now, const unsigned char *b,
@@ -129,9 +87,9 @@ relay_log_parse(struct pgconn *c, int64_t now, const unsigned char *b,
 		sqllen = (size_t)(end - (const unsigned char *)sql);
 		full = body - (size_t)((const unsigned char *)sql - b);
 	}
-	params = params > relay_count_params(sql, sqllen)
+	params = params > pg_count_params(sql, sqllen)
 		     ? params
-		     : relay_count_params(sql, sqllen);
+		     : pg_count_params(sql, sqllen);
 	return qlog_parse(c->qlog, now, name, sql, sqllen, full, params);
 }
 

@@ -373,6 +373,7 @@ up_connected(struct pgconn *c)
 		up_send_startup(c);
 		return;
 	}
+	pg_nodelay(bufferevent_getfd(c->up));
 	if (strcmp(c->t.tls, "verify-full") == 0) {
 		evbuffer_add(bufferevent_get_output(c->up), ssl_request, 8);
 		c->up_state = UP_SSL_ANSWER;

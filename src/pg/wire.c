@@ -2,6 +2,10 @@
  * 32-bit big-endian length that counts itself, then the body. */
 #include <string.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include "pimgate/err.h"
 #include "pimgate/str.h"
 
@@ -140,4 +144,58 @@ pg_read_error(const unsigned char *body, size_t len, char *sev, size_t sevlen,
 		else if (field == 'M')
 			pg_copy_field(msg, msglen, s, (const char *)end);
 	}
+}
+
+/* Messages go out as soon as they are relayed: the protocol is a
+ * conversation of small messages, which Nagle's algorithm would hold
+ * back waiting for acknowledgements. */
+void
+pg_nodelay(int fd)
+{
+	int one = 1;
+
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static bool
+pg_ident_char(char ch)
+{
+	return ch == '_' || (ch >= '0' && ch <= '9') ||
+	       ((ch | 32) >= 'a' && (ch | 32) <= 'z');
+}
+
+/* The highest $N placeholder in SQL, outside quotes and comments: the
+ * number of parameters a statement is bound with. */
+int
+pg_count_params(const char *sql, size_t len)
+{
+	size_t i = 0;
+	int max = 0;
+	char q = 0;
+
+	while (i < len) {
+		char ch = sql[i];
+
+		if (q != 0) {
+			q = ch == q ? 0 : q;
+		} else if (ch == '\'' || ch == '"') {
+			q = ch;
+		} else if (ch == '-' && i + 1 < len && sql[i + 1] == '-') {
+			while (i < len && sql[i] != '\n')
+				i++;
+		} else if (ch == '$' && i + 1 < len && sql[i + 1] >= '0' &&
+			   sql[i + 1] <= '9' &&
+			   (i == 0 || !pg_ident_char(sql[i - 1]))) {
+			int n = 0;
+
+			while (++i < len && sql[i] >= '0' && sql[i] <= '9' &&
+			       n < 100000)
+				n = n * 10 + (sql[i] - '0');
+			max = n > max ? n : max;
+			continue;
+		}
+		i++;
+	}
+	return max;
 }

@@ -25,10 +25,12 @@ cert_grant_end(struct store *st, const struct admission *adm, int64_t *end,
 
 	if (adm->activation_id != 0) {
 		r = store_activation_get(st, adm->activation_id, &x);
-		*end = x.end;
+		if (r == PIM_OK)
+			*end = x.end;
 	} else {
 		r = store_assignment_get(st, adm->assignment_id, &a);
-		*end = a.end;
+		if (r == PIM_OK)
+			*end = a.end;
 	}
 	if (r != PIM_OK)
 		return policy_store_fail(st, r, reason, rlen);
@@ -68,13 +70,18 @@ policy_cert_window(struct store *st, const char *user, const char *target,
 {
 	char why[POLICY_REASON_MAX];
 	int64_t end = 0, cap = now + POLICY_CERT_MAX_SECS;
+	struct store_user u;
 	int r;
 
 	memset(adm, 0, sizeof(*adm));
 	*not_after = 0;
 	if (reason != NULL && rlen > 0)
 		reason[0] = '\0';
-	r = cert_target(st, target, reason, rlen);
+	/* The person and the target first: the grant's reason is then
+	 * about grants alone. */
+	r = policy_user_enabled(st, user, &u, reason, rlen);
+	if (r == PIM_OK)
+		r = cert_target(st, target, reason, rlen);
 	if (r != PIM_OK)
 		return r;
 	r = policy_admit(st, user, target, now, adm, why, sizeof(why));

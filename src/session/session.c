@@ -511,3 +511,9 @@ session_target_info(struct session *s, struct store_target *t,
 		rc = store_target_secret(s->mgr->st, t->id, secret, len);
 	return rc;
 }
+
+void
+session_set_cert(struct session *s, const char *serial)
+{
+	str_copy(s->cert_serial, serial, sizeof(s->cert_serial));
+}

@@ -34,6 +34,10 @@ struct session {
 	uint64_t drain_ticket; /* recordings written up to here first */
 	bool end_written; /* the row's end is in the store */
 	bool end_audited; /* the session.end event is in the store */
+	/* The client certificate the person logged in with (PostgreSQL):
+	 * re-checked with the grant, so that revoking it ends the
+	 * session. "" if none. */
+	char cert_serial[STORE_SERIAL_MAX];
 };
 
 TAILQ_HEAD(session_list, session);

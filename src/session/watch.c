@@ -67,6 +67,25 @@ session_kill_requested(struct session *s)
 	return true;
 }
 
+/* The certificate S was opened with, if any, still holds (not revoked,
+ * not expired): else S is ended. */
+static bool
+session_cert_holds(struct session *s)
+{
+	char reason[POLICY_REASON_MAX];
+	char msg[POLICY_REASON_MAX + 32];
+
+	if (s->cert_serial[0] == '\0')
+		return true;
+	if (policy_cert_accept(s->mgr->st, s->cert_serial, s->row.user,
+		s->row.target, clock_now(), reason,
+		sizeof(reason)) != PIM_EDENIED)
+		return true; /* a store failure ends nothing */
+	snprintf(msg, sizeof(msg), "pimgate: %s; session ended", reason);
+	session_end(s, END_REVOKED, msg);
+	return false;
+}
+
 bool
 session_recheck(struct session *s)
 {
@@ -78,7 +97,7 @@ session_recheck(struct session *s)
 
 	if (s->state != SESSION_OPEN)
 		return false;
-	if (session_kill_requested(s))
+	if (session_kill_requested(s) || !session_cert_holds(s))
 		return false;
 	rc = policy_recheck(s->mgr->st, &s->adm, s->row.start, clock_now(),
 	    &next, &end_reason, reason, sizeof(reason));

@@ -1,7 +1,10 @@
 /* Self-service over SSH: "ssh alice@bastion COMMAND" runs the person's
  * own command (status, activate, approve...) through the selfsvc module
  * and answers on the channel with its output and exit status; with no
- * command, the interactive prompt (prompt.c) takes over. */
+ * command, the interactive prompt (prompt.c) takes over. A command that
+ * reads its standard input (db-cert, a certificate request) runs once
+ * the client has sent EOF, or at once when more than a request may hold
+ * has come (state CH_INPUT): the loop never waits for it. */
 #include <stdio.h>
 #include <string.h>
 

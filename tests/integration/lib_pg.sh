@@ -27,7 +27,8 @@ PGSRV_PORT=""
 # clients: every connection names what it uses.
 unset PGHOST PGHOSTADDR PGPORT PGUSER PGDATABASE PGPASSWORD PGSSLMODE \
 	PGSSLCERT PGSSLKEY PGSSLROOTCERT PGSERVICE PGOPTIONS PGDATA
-export PGPASSFILE=/dev/null PGSERVICEFILE=/dev/null PGSYSCONFDIR=$T
+export PGPASSFILE=$T/no-pgpass PGSERVICEFILE=$T/no-pg_service.conf \
+	PGSYSCONFDIR=$T
 export PGCONNECT_TIMEOUT=10 PGAPPNAME=$TEST_NAME PGCLIENTENCODING=UTF8
 
 # --------------------------------------------------------- the server
@@ -41,6 +42,7 @@ as_postgres() {
 # make_upstream_certs: a CA of the test's own ($PG_UPSTREAM_CA) and a
 # server certificate it signs for 127.0.0.1 and localhost, key and
 # certificate in $PGDIR for the server.
+# shellcheck disable=SC2034 # PG_UPSTREAM_CA is for the caller
 make_upstream_certs() {
 	local ca=$T/upstream-ca
 	PG_UPSTREAM_CA=$ca.crt
@@ -82,11 +84,13 @@ EOF
 # server also speaks TLS with a certificate from $PG_UPSTREAM_CA. Then
 # creates the roles, the database $PG_DB and its table clients. Sets
 # PGSRV_PORT and PGSRV_PID.
+# shellcheck disable=SC2120 # --tls is optional
 start_postgres() {
 	local tls=0
 	[[ "${1:-}" != --tls ]] || tls=1
 	[[ -x "$PG_BINDIR/postgres" ]] ||
-		fail "no PostgreSQL server in $PG_BINDIR (tools/install-deps.sh)"
+		fail "no PostgreSQL server in $PG_BINDIR" \
+			"(tools/install-deps.sh)"
 	command -v psql >/dev/null || fail "no psql (tools/install-deps.sh)"
 	PGDIR=$T/pg
 	PGDATA_DIR=$PGDIR/data
@@ -122,12 +126,16 @@ launch_postgres() {
 		((tls == 0)) || opts+=(-c ssl=on
 			-c "ssl_cert_file=$PGDIR/server.crt"
 			-c "ssl_key_file=$PGDIR/server.key")
-		as_postgres "$PG_BINDIR/postgres" -D "$PGDATA_DIR" "${opts[@]}" \
+		# One fork, then exec: $! is the postmaster itself.
+		(cd "$PGDIR" && exec setpriv --reuid=postgres \
+			--regid=postgres --init-groups -- \
+			"$PG_BINDIR/postgres" -D "$PGDATA_DIR" "${opts[@]}") \
 			>>"$T/postgres.log" 2>&1 &
 		PGSRV_PID=$!
 		STARTED_PIDS+=("$PGSRV_PID")
 		# SIGINT is the fast shutdown: SIGTERM would wait for clients.
-		STOP_SIGNALS[$PGSRV_PID]=INT
+		# shellcheck disable=SC2034 # read by stop_pid (lib.sh)
+		STOP_SIGNALS["$PGSRV_PID"]=INT
 		if postgres_wait_ready; then
 			log "postgres pid $PGSRV_PID on 127.0.0.1:$PGSRV_PORT" \
 				"(tls $tls)"
@@ -148,13 +156,14 @@ postgres_wait_ready() {
 	while ! pg_isready -q -h 127.0.0.1 -p "$PGSRV_PORT" -t 1; do
 		pid_alive "$PGSRV_PID" || return 1
 		before "$deadline" ||
-			fail "postgres: not ready on port $PGSRV_PORT after 30 s"
+			fail "postgres: not ready on $PGSRV_PORT after 30 s"
 		sleep 0.1
 	done
 }
 
 # pg_super [PSQL-ARG...]: psql as the superuser through the socket;
 # database postgres unless -d says otherwise.
+# shellcheck disable=SC2120 # arguments are optional
 pg_super() {
 	psql -X -w -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGSRV_PORT" \
 		-U postgres -d postgres "$@"
@@ -178,9 +187,10 @@ EOF
 	{
 		echo "CREATE TABLE clients (id int PRIMARY KEY,"
 		echo " name text NOT NULL, care_plan text NOT NULL);"
+		local row="INSERT INTO clients VALUES (%s, '%s', '%s');\n"
 		while IFS='|' read -r id name plan; do
-			printf "INSERT INTO clients VALUES (%s, '%s', '%s');\n" \
-				"$id" "$name" "$plan"
+			# shellcheck disable=SC2059 # the format is ROW
+			printf "$row" "$id" "$name" "$plan"
 		done <<<"$PG_SAMPLE_ROWS"
 		echo "GRANT SELECT ON clients TO $PG_MD5_LOGIN;"
 	} | psql -X -w -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGSRV_PORT" \
@@ -191,10 +201,10 @@ EOF
 # direct_psql [PSQL-ARG...]: straight to the server as $PG_LOGIN over
 # TCP with its password, as the bastion would connect.
 direct_psql() {
+	local ci="host=127.0.0.1 port=$PGSRV_PORT user=$PG_LOGIN"
+	ci+=" dbname=$PG_DB sslmode=disable"
 	PGPASSWORD=$PG_PASSWORD timeout --foreground -k 5 "$GW_TIMEOUT" \
-		psql -X -w -v ON_ERROR_STOP=1 \
-		-d "host=127.0.0.1 port=$PGSRV_PORT user=$PG_LOGIN dbname=$PG_DB sslmode=disable" \
-		"$@"
+		psql -X -w -v ON_ERROR_STOP=1 -d "$ci" "$@"
 }
 
 # ------------------------------------------------------------- pimgate
@@ -221,8 +231,8 @@ add_pg_target() {
 	fi
 	printf '%s\n' "$password" |
 		pimctl target add "$name" --postgres "127.0.0.1:$PGSRV_PORT" \
-			--login "$login" --password-stdin --database "$PG_DB" "$@" ||
-		fail "pimctl target add $name failed"
+			--login "$login" --password-stdin --database "$PG_DB" \
+			"$@" || fail "pimctl target add $name failed"
 }
 
 # grant_pg_access [DURATION] [ROLE]: alice eligible for ROLE (dba),
@@ -244,6 +254,7 @@ start_pimgated_pg() {
 # make_client_cert USER TARGET [NAME]: a new EC P-256 key and request
 # (CN=USER), signed by `pimctl cert issue`. Sets CERT and KEY
 # ($T/NAME.crt, $T/NAME.key, NAME defaults to USER-TARGET).
+# shellcheck disable=SC2034 # CERT and KEY are for the caller
 make_client_cert() {
 	local user=$1 target=$2 name=${3:-$1-$2}
 	CERT=$T/$name.crt
@@ -327,6 +338,7 @@ gw_psql_bg() {
 
 # gw_pg_env USER TARGET CERT KEY: the same connection as libpq variables
 # (for pgbench), into the array GW_PG_ENV for `env`.
+# shellcheck disable=SC2034 # GW_PG_ENV is for the caller
 gw_pg_env() {
 	GW_PG_ENV=(PGHOST=127.0.0.1 "PGPORT=$PG_GW_PORT" "PGUSER=$1"
 		"PGDATABASE=$2" PGSSLMODE=verify-full
@@ -334,14 +346,15 @@ gw_pg_env() {
 }
 
 # pg_probe USER TARGET CERT KEY [--plain]: one raw protocol start-up
-# through the bastion (TLS with CERT and KEY, or --plain: none), printing
+# through the bastion (TLS with CERT and KEY if CERT exists, or --plain:
+# no TLS), printing
 # what it answered: "error SEVERITY SQLSTATE MESSAGE", "auth N" (it
 # asked for a password), "ready" (admitted) or "closed" / "tls-failed
 # REASON". For the exact SQLSTATE, which psql does not show for a refused
 # connection.
 pg_probe() {
 	python3 - "$PG_GW_PORT" "$STATE/ca.crt" "$@" <<'PY'
-import socket, ssl, struct, sys
+import os, socket, ssl, struct, sys
 
 port, ca, user, db, cert, key = sys.argv[1:7]
 plain = "--plain" in sys.argv[7:]
@@ -352,7 +365,7 @@ if not plain:
         print("no-tls")
         sys.exit(0)
     ctx = ssl.create_default_context(cafile=ca)
-    if cert != "-":
+    if os.path.exists(cert):
         ctx.load_cert_chain(cert, key)
     try:
         s = ctx.wrap_socket(s, server_hostname="127.0.0.1")
@@ -440,7 +453,7 @@ if not rows:
     print("the file is empty")
     sys.exit(1)
 head, ev = rows[0], rows[1:]
-if not eval(expr, {"head": head, "ev": ev}):
+if not eval("(" + expr + "\n)", {"head": head, "ev": ev}):
     print("false: " + expr)
     sys.exit(1)
 PY

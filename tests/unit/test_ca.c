@@ -46,8 +46,7 @@ setup(void **state)
 	snprintf(f->srv_cert, sizeof(f->srv_cert), "%s/pg.crt", f->dir);
 	snprintf(f->srv_key, sizeof(f->srv_key), "%s/pg.key", f->dir);
 	assert_int_equal(
-	    ca_create(f->cert, f->key, T0 - H, f->err, sizeof(f->err)),
-	    PIM_OK);
+	    ca_create(f->cert, f->key, T0 - H, f->err, sizeof(f->err)), PIM_OK);
 	assert_int_equal(
 	    ca_load(f->cert, f->key, &f->ca, f->err, sizeof(f->err)), PIM_OK);
 	*state = f;
@@ -78,9 +77,8 @@ make_csr(EVP_PKEY *key, EVP_PKEY *signer, const char *cn)
 	X509_REQ *req = X509_REQ_new();
 	X509_NAME *name = X509_REQ_get_subject_name(req);
 	EVP_PKEY *by = signer != NULL ? signer : key;
-	const EVP_MD *md = EVP_PKEY_get_base_id(by) == EVP_PKEY_ED25519
-	    ? NULL
-	    : EVP_sha256();
+	const EVP_MD *md =
+	    EVP_PKEY_get_base_id(by) == EVP_PKEY_ED25519 ? NULL : EVP_sha256();
 	BIO *b = BIO_new(BIO_s_mem());
 	char *data = NULL, *pem;
 	long n;
@@ -172,12 +170,12 @@ check_client(struct fx *f, EVP_PKEY *key, const char *usage)
 {
 	char *csr = make_csr(key, NULL, "mallory"), *pem = NULL;
 	char serial[STORE_SERIAL_MAX], again[STORE_SERIAL_MAX];
-	X509 *x;
+	X509 *x, *root;
 
 	assert_int_equal(sign(f, csr, &pem, serial), PIM_OK);
 	x = parse_cert(pem);
-	assert_int_equal(verify_at(f, x, T0 + 10, X509_PURPOSE_SSL_CLIENT),
-	    X509_V_OK);
+	assert_int_equal(
+	    verify_at(f, x, T0 + 10, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
 	/* The request asked for mallory: the names are the bastion's. */
 	assert_name(x, NID_commonName, "alice");
 	assert_name(x, NID_organizationalUnitName, "clientsdb");
@@ -192,7 +190,9 @@ check_client(struct fx *f, EVP_PKEY *key, const char *usage)
 	assert_int_equal(X509_get_key_usage(x) & KU_KEY_ENCIPHERMENT,
 	    strcmp(usage, "rsa") == 0 ? KU_KEY_ENCIPHERMENT : 0);
 	assert_true(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE);
-	assert_int_equal(X509_check_issued(read_cert(f->cert), x), X509_V_OK);
+	root = read_cert(f->cert);
+	assert_int_equal(X509_check_issued(root, x), X509_V_OK);
+	X509_free(root);
 	/* Expired one second after its end. */
 	assert_int_equal(
 	    verify_at(f, x, T0 + 2 * H + 1, X509_PURPOSE_SSL_CLIENT),
@@ -214,8 +214,7 @@ test_create_refuses_existing(void **state)
 	struct stat sb;
 
 	assert_int_equal(
-	    ca_create(f->cert, f->key, T0, f->err, sizeof(f->err)),
-	    PIM_EEXIST);
+	    ca_create(f->cert, f->key, T0, f->err, sizeof(f->err)), PIM_EEXIST);
 	assert_int_equal(stat(f->key, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(stat(f->cert, &sb), 0);
@@ -230,14 +229,13 @@ test_load_refuses_open_key(void **state)
 	struct ca *ca = NULL;
 
 	assert_int_equal(chmod(f->key, 0640), 0);
-	assert_int_equal(ca_load(f->cert, f->key, &ca, f->err, sizeof(f->err)),
-	    PIM_EINVAL);
+	assert_int_equal(
+	    ca_load(f->cert, f->key, &ca, f->err, sizeof(f->err)), PIM_EINVAL);
 	assert_null(ca);
 	assert_non_null(strstr(f->err, "readable by group or others"));
 	assert_int_equal(chmod(f->key, 0600), 0);
 	assert_int_equal(
-	    ca_load(f->srv_cert, f->key, &ca, f->err, sizeof(f->err)),
-	    PIM_EIO);
+	    ca_load(f->srv_cert, f->key, &ca, f->err, sizeof(f->err)), PIM_EIO);
 }
 
 static void
@@ -302,14 +300,14 @@ refused(struct fx *f, const char *csr, size_t len, const char *want)
 static void
 test_refuses_garbage(void **state)
 {
+	static const char bad[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
+				  "AAAA\n-----END CERTIFICATE REQUEST-----\n";
 	struct fx *f = *state;
 	char big[CA_CSR_MAX + 2];
 
 	refused(f, "hello", 5, "not a PEM certificate request");
 	refused(f, "", 0, "empty");
-	refused(f, "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n"
-		   "-----END CERTIFICATE REQUEST-----\n",
-	    74, "not a PEM certificate request");
+	refused(f, bad, strlen(bad), "not a PEM certificate request");
 	memset(big, 'A', sizeof(big));
 	refused(f, big, sizeof(big), "larger than 16 KiB");
 	/* A certificate is not a request. */
@@ -357,13 +355,13 @@ test_refuses_bad_window(void **state)
 			     "clientsdb", T0, T0 + CA_CERT_MAX_SECS + 1, &pem,
 			     serial, f->err, sizeof(f->err)),
 	    PIM_EINVAL);
-	assert_int_equal(ca_sign_client(f->ca, csr, strlen(csr), "alice",
-			     "clientsdb", T0, T0, &pem, serial, f->err,
-			     sizeof(f->err)),
+	assert_int_equal(
+	    ca_sign_client(f->ca, csr, strlen(csr), "alice", "clientsdb", T0,
+		T0, &pem, serial, f->err, sizeof(f->err)),
 	    PIM_EINVAL);
-	assert_int_equal(ca_sign_client(f->ca, csr, strlen(csr), "Alice Smith",
-			     "clientsdb", T0, T0 + H, &pem, serial, f->err,
-			     sizeof(f->err)),
+	assert_int_equal(
+	    ca_sign_client(f->ca, csr, strlen(csr), "Alice Smith", "clientsdb",
+		T0, T0 + H, &pem, serial, f->err, sizeof(f->err)),
 	    PIM_EINVAL);
 	assert_null(pem);
 	free(csr);
@@ -404,22 +402,22 @@ test_server_cert(void **state)
 	struct stat sb;
 	X509 *x;
 
-	assert_int_equal(ca_issue_server(f->ca, "db.example.org, 127.0.0.1,::1",
-			     f->srv_cert, f->srv_key, T0, f->err,
-			     sizeof(f->err)),
+	assert_int_equal(
+	    ca_issue_server(f->ca, "db.example.org, 127.0.0.1,::1", f->srv_cert,
+		f->srv_key, T0, f->err, sizeof(f->err)),
 	    PIM_OK);
 	assert_int_equal(stat(f->srv_key, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(stat(f->srv_cert, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0644);
 	x = read_cert(f->srv_cert);
-	assert_int_equal(verify_at(f, x, T0 + 10, X509_PURPOSE_SSL_SERVER),
-	    X509_V_OK);
+	assert_int_equal(
+	    verify_at(f, x, T0 + 10, X509_PURPOSE_SSL_SERVER), X509_V_OK);
 	assert_name(x, NID_commonName, "db.example.org");
 	assert_true(san_has(x, GEN_DNS, "db.example.org"));
 	assert_true(san_has(x, GEN_IPADD, "7F:00:00:01"));
-	assert_true(san_has(x, GEN_IPADD,
-	    "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:01"));
+	assert_true(san_has(
+	    x, GEN_IPADD, "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:01"));
 	assert_int_equal(X509_check_host(x, "db.example.org", 0, 0, NULL), 1);
 	assert_int_equal(X509_check_ip_asc(x, "127.0.0.1", 0), 1);
 	assert_true(X509_get_extended_key_usage(x) & XKU_SSL_SERVER);
@@ -441,12 +439,12 @@ test_server_bad_names(void **state)
 	struct fx *f = *state;
 	struct stat sb;
 
-	assert_int_equal(ca_issue_server(f->ca, "", f->srv_cert, f->srv_key,
-			     T0, f->err, sizeof(f->err)),
+	assert_int_equal(ca_issue_server(f->ca, "", f->srv_cert, f->srv_key, T0,
+			     f->err, sizeof(f->err)),
 	    PIM_EINVAL);
-	assert_int_equal(ca_issue_server(f->ca, "ok.example,bad_name!",
-			     f->srv_cert, f->srv_key, T0, f->err,
-			     sizeof(f->err)),
+	assert_int_equal(
+	    ca_issue_server(f->ca, "ok.example,bad_name!", f->srv_cert,
+		f->srv_key, T0, f->err, sizeof(f->err)),
 	    PIM_EINVAL);
 	assert_non_null(strstr(f->err, "bad_name!"));
 	assert_int_not_equal(stat(f->srv_cert, &sb), 0);
