@@ -66,6 +66,17 @@ struct store *session_mgr_store(struct session_mgr *m);
  * cost the same time as known ones. */
 int session_auth_password(
     struct session_mgr *m, const char *user, const char *password);
+/* Password checks are rationed for all front ends together (each costs
+ * the loop ~20 ms): per client address and for the whole bastion.
+ * session_pw_budget takes one check for a client at PEER ("ADDR:PORT")
+ * and returns false if none is left; *SRC is that address's entry
+ * either way. For a refused attempt, session_pw_refused returns how many
+ * refused attempts to audit now (0: folded into a later entry). */
+struct pw_source;
+bool session_pw_budget(
+    struct session_mgr *m, const char *peer, struct pw_source **src);
+unsigned session_pw_refused(struct pw_source *src);
+const char *session_pw_addr(const struct pw_source *src);
 /* Calls CB with each public key line of USER (if enabled); stops early
  * when CB returns non-zero and returns that value; PIM_EDENIED if the user
  * is unknown or disabled. */

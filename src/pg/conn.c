@@ -595,11 +595,38 @@ pgconn_read_startup(struct pgconn *c)
 
 /* ---- password login (where the config allows it) ---- */
 
+/* Over the password budget: refused unchecked, audited in batches. */
+static void
+pgconn_unchecked(struct pgconn *c, struct pw_source *src)
+{
+	char detail[STORE_TEXT_MAX];
+	unsigned n = session_pw_refused(src);
+
+	if (n > 0) {
+		snprintf(detail, sizeof(detail),
+		    "proto=postgres method=password not checked: too many "
+		    "password attempts from %s (%u since the last entry)",
+		    session_pw_addr(src), n);
+		session_audit_login(c->front->mgr, c->user, c->target, c->peer,
+		    "refused", detail);
+	}
+	pgconn_refuse(c, PG_SQLSTATE_PASSWORD,
+	    "too many password attempts from your address; wait a minute "
+	    "and try again");
+}
+
 static void
 pgconn_check_password(struct pgconn *c, char *password)
 {
+	struct pw_source *src;
 	const char *why = NULL;
-	int rc = pg_password_check(c, password, &why);
+	int rc;
+
+	if (!session_pw_budget(c->front->mgr, c->peer, &src)) {
+		pgconn_unchecked(c, src);
+		return;
+	}
+	rc = pg_password_check(c, password, &why);
 
 	if (rc == PIM_ESTORE) {
 		pgconn_deny(c, "58000",

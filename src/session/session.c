@@ -33,6 +33,7 @@ session_mgr_new(
 	m->cfg = cfg;
 	TAILQ_INIT(&m->live);
 	TAILQ_INIT(&m->closing);
+	session_budget_init(m);
 	return m;
 }
 

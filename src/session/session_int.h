@@ -42,10 +42,35 @@ struct session {
 
 TAILQ_HEAD(session_list, session);
 
+/* Password checks cost ~20 ms of the loop each (Argon2id): at most
+ * SESSION_PW_RATE a second (bursts of SESSION_PW_BURST) for all clients
+ * of all front ends, and SESSION_PW_SOURCE_RATE (bursts of
+ * SESSION_PW_SOURCE_BURST) per client address, tracked for the
+ * SESSION_PW_SOURCES most recent addresses. */
+#define SESSION_PW_RATE 10
+#define SESSION_PW_BURST 20
+#define SESSION_PW_SOURCE_RATE 2
+#define SESSION_PW_SOURCE_BURST 6
+#define SESSION_PW_SOURCES 256
+
+struct budget {
+	double tokens; /* checks that may run now */
+	int64_t refill_us;
+};
+
+struct pw_source {
+	char addr[64];
+	struct budget b;
+	unsigned refused; /* attempts refused since the last audit entry */
+	int64_t audited_us; /* when the last audit entry was written */
+};
+
 struct session_mgr {
 	struct event_base *base;
 	struct store *st;
 	const struct config *cfg;
+	struct budget pw_all;
+	struct pw_source pw_src[SESSION_PW_SOURCES];
 	struct session_list live;
 	struct session_list closing; /* closed; end not yet stored */
 	struct event *closing_ev; /* comes back for them */
@@ -68,5 +93,8 @@ bool session_write_end(struct session *s);
 /* Stores the ends of closed sessions whose recordings are written;
  * comes back later for the rest (store locked, recordings queued). */
 void session_finish_closing(struct session_mgr *m);
+
+/* budget.c */
+void session_budget_init(struct session_mgr *m);
 
 #endif

@@ -83,7 +83,7 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 static int
 auth_unchecked(struct conn *c, const char *login, struct pw_source *src)
 {
-	unsigned n = budget_refused(src);
+	unsigned n = session_pw_refused(src);
 	char why[160];
 
 	if (n == 0) {
@@ -94,7 +94,7 @@ auth_unchecked(struct conn *c, const char *login, struct pw_source *src)
 	snprintf(why, sizeof(why),
 	    "not checked: too many password attempts from %s (%u since the "
 	    "last entry)",
-	    src->addr, n);
+	    session_pw_addr(src), n);
 	return auth_result(c, login, false, "password", why);
 }
 
@@ -111,7 +111,7 @@ auth_password_cb(
 		return SSH_AUTH_DENIED;
 	if (!auth_split_login(login, user, target))
 		return auth_result(c, login, false, "password", "bad login");
-	if (!budget_password(c->front, c->peer, &src))
+	if (!session_pw_budget(c->front->mgr, c->peer, &src))
 		return auth_unchecked(c, login, src);
 	rc = session_auth_password(c->front->mgr, user, password);
 	if (rc == PIM_ESTORE)

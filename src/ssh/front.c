@@ -97,7 +97,6 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 	f->cfg = cfg;
 	f->vault = vault;
 	LIST_INIT(&f->conns);
-	budget_init(f);
 	ssh_set_log_callback(ssh_front_log_cb);
 	ssh_set_log_level(
 	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);

@@ -39,15 +39,6 @@
 #define SSH_MAX_ENV 8
 /* Connections not yet authenticated, at most (like sshd's MaxStartups). */
 #define SSH_MAX_UNAUTHED 64
-/* Password checks cost ~20 ms of the loop each (Argon2id): at most
- * SSH_PW_RATE a second (bursts of SSH_PW_BURST) for all clients, and
- * SSH_PW_SOURCE_RATE (bursts of SSH_PW_SOURCE_BURST) per client address,
- * tracked for the SSH_PW_SOURCES most recent addresses. */
-#define SSH_PW_RATE 10
-#define SSH_PW_BURST 20
-#define SSH_PW_SOURCE_RATE 2
-#define SSH_PW_SOURCE_BURST 6
-#define SSH_PW_SOURCES 256
 #define SSH_MSG_MAX 512
 
 struct session_mgr;
@@ -56,18 +47,6 @@ struct config;
 struct vault;
 struct cast_writer;
 struct ca;
-
-struct budget {
-	double tokens; /* checks that may run now */
-	int64_t refill_us;
-};
-
-struct pw_source {
-	char addr[64];
-	struct budget b;
-	unsigned refused; /* attempts refused since the last audit entry */
-	int64_t audited_us; /* when the last audit entry was written */
-};
 
 struct ssh_front {
 	struct event_base *base;
@@ -82,8 +61,6 @@ struct ssh_front {
 	LIST_HEAD(, conn) conns;
 	size_t nconns;
 	size_t unauthed; /* connections not yet authenticated */
-	struct budget pw_all;
-	struct pw_source pw_src[SSH_PW_SOURCES];
 };
 
 enum up_state {
@@ -242,16 +219,6 @@ void conn_free(struct conn *c);
 void conn_admit(struct conn *c);
 /* The connection no longer counts as authenticating. */
 void conn_authed(struct conn *c);
-
-/* budget.c */
-void budget_init(struct ssh_front *f);
-/* Takes one password check for PEER; false if its address or the
- * bastion has none left. *SRC is PEER's address entry. */
-bool budget_password(
-    struct ssh_front *f, const char *peer, struct pw_source **src);
-/* Counts a refused attempt of SRC; returns how many to audit now (0:
- * this one is folded into a later entry). */
-unsigned budget_refused(struct pw_source *src);
 
 /* keys.c */
 /* Imports an OpenSSH public key line "TYPE BASE64 [comment]". */

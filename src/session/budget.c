@@ -1,14 +1,17 @@
-/* Password budgets. A password check (Argon2id) costs ~20 ms of the loop,
- * so checks are rationed: per client address (so one source cannot use
- * them all) and for the whole bastion (so many sources cannot stall the
- * loop). Refused attempts are audited in batches, at most one entry per
- * address every BUDGET_AUDIT_US. */
+/* Password budgets, shared by every front end (SSH and PostgreSQL). A
+ * password check (Argon2id) costs ~20 ms of the loop, so checks are
+ * rationed: per client address (so one source cannot use them all) and
+ * for the whole bastion (so many sources cannot stall the loop). Refused
+ * attempts are audited in batches, at most one entry per address every
+ * BUDGET_AUDIT_US. */
 #include <string.h>
 
 #include "pimgate/clock.h"
 #include "pimgate/str.h"
 
-#include "ssh_int.h"
+#include "pimgate/session.h"
+
+#include "session_int.h"
 
 #define BUDGET_AUDIT_US 10000000
 
@@ -40,12 +43,12 @@ budget_addr(const char *peer, char *addr, size_t size)
 
 /* The slot of ADDR, or the least recently used one, made ADDR's. */
 static struct pw_source *
-budget_source(struct ssh_front *f, const char *addr, int64_t now)
+budget_source(struct session_mgr *f, const char *addr, int64_t now)
 {
 	struct pw_source *s, *oldest = &f->pw_src[0];
 	size_t i;
 
-	for (i = 0; i < SSH_PW_SOURCES; i++) {
+	for (i = 0; i < SESSION_PW_SOURCES; i++) {
 		s = &f->pw_src[i];
 		if (strcmp(s->addr, addr) == 0)
 			return s;
@@ -54,34 +57,41 @@ budget_source(struct ssh_front *f, const char *addr, int64_t now)
 	}
 	memset(oldest, 0, sizeof(*oldest));
 	str_copy(oldest->addr, addr, sizeof(oldest->addr));
-	oldest->b.tokens = SSH_PW_SOURCE_BURST;
+	oldest->b.tokens = SESSION_PW_SOURCE_BURST;
 	oldest->b.refill_us = now;
 	return oldest;
 }
 
 void
-budget_init(struct ssh_front *f)
+session_budget_init(struct session_mgr *f)
 {
-	f->pw_all.tokens = SSH_PW_BURST;
+	f->pw_all.tokens = SESSION_PW_BURST;
 	f->pw_all.refill_us = clock_mono_us();
 }
 
 bool
-budget_password(struct ssh_front *f, const char *peer, struct pw_source **src)
+session_pw_budget(
+    struct session_mgr *f, const char *peer, struct pw_source **src)
 {
 	int64_t now = clock_mono_us();
 	char addr[64];
 
 	budget_addr(peer, addr, sizeof(addr));
 	*src = budget_source(f, addr, now);
-	if (!budget_take(
-		&(*src)->b, SSH_PW_SOURCE_RATE, SSH_PW_SOURCE_BURST, now))
+	if (!budget_take(&(*src)->b, SESSION_PW_SOURCE_RATE,
+		SESSION_PW_SOURCE_BURST, now))
 		return false;
-	return budget_take(&f->pw_all, SSH_PW_RATE, SSH_PW_BURST, now);
+	return budget_take(&f->pw_all, SESSION_PW_RATE, SESSION_PW_BURST, now);
+}
+
+const char *
+session_pw_addr(const struct pw_source *src)
+{
+	return src->addr;
 }
 
 unsigned
-budget_refused(struct pw_source *src)
+session_pw_refused(struct pw_source *src)
 {
 	int64_t now = clock_mono_us();
 	unsigned n;
