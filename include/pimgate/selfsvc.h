@@ -42,6 +42,7 @@ struct selfsvc_ctx {
 	 * host name (NULL: "<this bastion>") and SSH port (0: left out). */
 	const char *login_host;
 	int login_port;
+	int pg_port; /* the PostgreSQL listener's port, 0 if unknown */
 	/* Signs client certificates for db-cert; NULL: db-cert refuses. */
 	struct ca *ca;
 	/* The command's standard input, read to its end by the front end

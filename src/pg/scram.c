@@ -27,7 +27,9 @@
 #define SCRAM_NONCE_RAW 18 /* random bytes in a fresh nonce */
 #define SCRAM_NONCE_MAX 255 /* longest nonce scram_new accepts */
 #define SCRAM_SALT_MAX 128 /* longest salt (decoded) accepted */
-#define SCRAM_ITER_MAX 10000000
+/* PBKDF2 runs on the event loop: PostgreSQL's default is 4096; more
+ * than this would stall every other session for a noticeable time. */
+#define SCRAM_ITER_MAX 100000
 #define SCRAM_ERRVAL_MAX 64 /* longest server error value shown */
 
 enum scram_state {
@@ -314,7 +316,7 @@ scram_iter(const char *p, size_t len, int *iter)
 	long v = 0;
 	size_t i;
 
-	if (len == 0 || len > 8 || p[0] == '0')
+	if (len == 0 || len > 9 || p[0] == '0')
 		return false;
 	for (i = 0; i < len; i++) {
 		if (p[i] < '0' || p[i] > '9')

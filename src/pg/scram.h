@@ -29,7 +29,7 @@ int scram_client_first(struct scram *s, char *out, size_t size);
 /* Takes the server-first-message (LEN bytes, "r=...,s=...,i=...") and
  * writes the client-final-message into OUT. Returns its length, or -1
  * with a reason in ERR (the server's nonce does not extend ours, bad
- * salt or iteration count (1..10000000), SIZE too small). */
+ * salt or iteration count (1..100000), SIZE too small). */
 int scram_client_final(struct scram *s, const char *server_first, size_t len,
     char *out, size_t size, char *err, size_t errlen);
 /* Checks the server-final-message ("v=SIGNATURE", or "e=ERROR"): true

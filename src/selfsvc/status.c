@@ -223,6 +223,32 @@ status_target(const struct store_target *t, void *arg)
 	return status_push(arg, name);
 }
 
+static bool
+status_is_database(const struct selfsvc_ctx *ctx, const char *target)
+{
+	struct store_target t;
+
+	return store_target_get(ctx->st, target, &t) == PIM_OK &&
+	       strcmp(t.kind, "postgres") == 0;
+}
+
+/* How to reach database TARGET: a client certificate, then psql. */
+static void
+status_database_lines(const struct selfsvc_ctx *ctx, const char *target,
+    const char *host, const char *port, struct selfsvc_out *out)
+{
+	char pgport[24] = "";
+
+	if (ctx->pg_port != 0 && ctx->pg_port != 5432)
+		snprintf(pgport, sizeof(pgport), " port=%d", ctx->pg_port);
+	selfsvc_line(out, "    ssh %s%s@%s db-cert %s < %s.csr > %s.crt", port,
+	    ctx->user, host, target, ctx->user, ctx->user);
+	selfsvc_line(out,
+	    "    psql \"host=%s%s user=%s dbname=%s sslmode=verify-full "
+	    "sslrootcert=pimgate-ca.crt sslcert=%s.crt sslkey=%s.key\"",
+	    host, pgport, ctx->user, target, ctx->user, ctx->user);
+}
+
 /* The lines for TARGET, admitted as ADM. */
 static void
 status_target_lines(const struct selfsvc_ctx *ctx, const char *target,
@@ -239,6 +265,10 @@ status_target_lines(const struct selfsvc_ctx *ctx, const char *target,
 	selfsvc_line(out, "%s  (role %s, until %s, %s left)", target, adm->role,
 	    selfsvc_instant(adm->deadline, until, sizeof(until)),
 	    selfsvc_left(ctx->now, adm->deadline, left, sizeof(left)));
+	if (status_is_database(ctx, target)) {
+		status_database_lines(ctx, target, host, port, out);
+		return;
+	}
 	selfsvc_line(out, "    ssh %s%s:%s@%s", port, ctx->user, target, host);
 	/* sftp reads "a:b" as host:path: the login goes with -o User=. */
 	if (adm->channels & CHANNEL_SFTP)

@@ -164,6 +164,9 @@ ssh_front_listen(
 	}
 	snprintf(portbuf, sizeof(portbuf), "%d", port);
 	f->login_port = port;
+	if (config_split_hostport(
+		f->cfg->pg_listen, host, sizeof(host), &f->pg_port) != PIM_OK)
+		f->pg_port = 0;
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;

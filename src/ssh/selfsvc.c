@@ -56,6 +56,7 @@ ssh_selfsvc_ctx(const struct chpair *p, struct selfsvc_ctx *ctx)
 	ctx->interactive = p->pty;
 	/* The login lines that `targets` shows use our own port. */
 	ctx->login_port = c->front->login_port;
+	ctx->pg_port = c->front->pg_port;
 }
 
 /* Runs ARGV for P's user with standard input INPUT (LEN bytes; NULL:

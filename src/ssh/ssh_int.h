@@ -57,6 +57,7 @@ struct ssh_front {
 	ssh_bind bind;
 	struct evdns_base *dns; /* NULL: targets by address only */
 	int login_port; /* the port people log in on */
+	int pg_port; /* the PostgreSQL listener's, for self-service text */
 	struct evconnlistener *listener;
 	LIST_HEAD(, conn) conns;
 	size_t nconns;

@@ -165,6 +165,7 @@ static void
 test_bad_iterations(void **state)
 {
 	assert_true(first_refused("r=" RFC_SNONCE ",s=" RFC_SALT ",i=0"));
+	assert_true(first_refused("r=" RFC_SNONCE ",s=" RFC_SALT ",i=100001"));
 	assert_true(
 	    first_refused("r=" RFC_SNONCE ",s=" RFC_SALT ",i=10000001"));
 	assert_true(
