@@ -2,7 +2,9 @@
 # The main job of pimgate, end to end, on this machine: a real OpenSSH
 # server on 127.0.0.1 as the target, a user with an eligible role that
 # she activates for 20 seconds, a recorded session through the bastion
-# that is cut when the window closes, and the replay of its recording.
+# that is cut when the window closes, and the replay of its recording;
+# then the same for a real PostgreSQL server through the TLS gateway
+# with psql, a client certificate and the query log.
 # Everything it starts is stopped by PID when it ends; PIMGATE_KEEP=1
 # keeps its state folder.
 set -euo pipefail
@@ -26,6 +28,8 @@ export PIMGATE_SRC=$root PIMGATE_BIN=$root/build PIMGATE_ECHO=1
 LIB_DONE_MESSAGE="demo finished; every process it started is stopped"
 # shellcheck source-path=SCRIPTDIR source=../tests/integration/lib.sh
 . "$root/tests/integration/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../tests/integration/lib_pg.sh
+. "$root/tests/integration/lib_pg.sh"
 GW_TIMEOUT=90
 # Without OpenSSH's chatter (known-hosts notes); the bastion's own lines
 # still show.
@@ -66,3 +70,35 @@ sid=$(PIMGATE_ECHO=0 newest_session_id)
 
 say "Replaying the recording of session $sid at 4x speed"
 pimctl replay "$sid" --speed 4
+
+say "Starting a real PostgreSQL server on 127.0.0.1 as the database" \
+	"target 'pgdb' (client records); role dba grants it"
+start_postgres
+add_pg_target pgdb
+pimctl role add dba
+pimctl role grant dba pgdb
+pimctl assign alice dba --eligible
+
+say "alice activates dba for 15 seconds and asks the bastion for a" \
+	"client certificate over SSH: ssh alice@bastion db-cert pgdb < alice.csr"
+pimctl activate alice dba --for 15s --reason "demo: review care plans"
+make_csr alice alice-pg
+gw_ssh alice "${quiet[@]}" db-cert pgdb <"$T/alice-pg.csr" >"$T/alice-pg.crt"
+openssl x509 -in "$T/alice-pg.crt" -noout -subject -enddate
+
+say "alice runs psql through the bastion (sslmode=verify-full, her" \
+	"certificate). The query repeats every second until the window closes."
+printf '%s\n' "SELECT now()::time(0) AS time, count(*) AS clients FROM clients" \
+	'\watch 1' |
+	gw_psql alice pgdb "$T/alice-pg.crt" "$T/alice-pg.key" \
+		-v VERBOSITY=verbose || true
+
+say "Refused again once the window has closed"
+gw_psql alice pgdb "$T/alice-pg.crt" "$T/alice-pg.key" -c 'SELECT 1' || true
+
+say "The database session and its query log (one JSON line per event)"
+pimctl sessions
+sid=$(PIMGATE_ECHO=0 newest_session_id)
+head -n 4 "$STATE/recordings/$sid-1.jsonl"
+echo "..."
+tail -n 2 "$STATE/recordings/$sid-1.jsonl"

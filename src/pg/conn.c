@@ -73,6 +73,10 @@ pgconn_free(struct pgconn *c)
 	scram_free(c->scram);
 	if (c->up != NULL)
 		bufferevent_free(c->up);
+	/* The last line of the query log says how the session ended. */
+	if (c->qlog != NULL)
+		qlog_event(c->qlog, clock_now_ms(), "end", "reason",
+		    c->end_reason != NULL ? c->end_reason : END_EXIT);
 	if (c->qlog != NULL && cast_close(c->qlog) != PIM_OK)
 		log_error("query log incomplete session=%lld",
 		    (long long)(c->sess ? session_id(c->sess) : 0));

@@ -384,7 +384,6 @@ pg_relay_end(struct pgconn *c, const char *msg)
 	c->ending = true;
 	str_printf(
 	    c->end_msg, sizeof(c->end_msg), "terminating connection: %s", msg);
-	qlog_event(c->qlog, clock_now_ms(), "end", "reason", c->end_reason);
 	evbuffer_drain(bufferevent_get_input(c->cli), (size_t)-1);
 	/* The FATAL goes at the next message boundary; if none comes soon
 	 * the connection is cut. */
@@ -406,8 +405,6 @@ pg_relay_notice(struct pgconn *c, const char *msg)
 void
 pg_relay_client_gone(struct pgconn *c)
 {
-	qlog_event(c->qlog, clock_now_ms(), "end", "reason",
-	    c->ending ? c->end_reason : END_EXIT);
 	if (c->busy)
 		pg_upstream_cancel(c);
 	pgconn_free(c);

@@ -67,8 +67,9 @@ session_kill_requested(struct session *s)
 	return true;
 }
 
-/* The certificate S was opened with, if any, still holds (not revoked,
- * not expired): else S is ended. */
+/* The certificate S was opened with, if any, has not been revoked since:
+ * else S is ended. It is checked as of the session's start: its expiry
+ * is the grant's end, which the deadline covers. */
 static bool
 session_cert_holds(struct session *s)
 {
@@ -78,7 +79,7 @@ session_cert_holds(struct session *s)
 	if (s->cert_serial[0] == '\0')
 		return true;
 	if (policy_cert_accept(s->mgr->st, s->cert_serial, s->row.user,
-		s->row.target, clock_now(), reason,
+		s->row.target, s->row.start, reason,
 		sizeof(reason)) != PIM_EDENIED)
 		return true; /* a store failure ends nothing */
 	snprintf(msg, sizeof(msg), "pimgate: %s; session ended", reason);
