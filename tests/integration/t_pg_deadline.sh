@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A live PostgreSQL session through the bastion ends within one second of
 # its activation's end (end reason "expired") and within one second of
-# `pimctl revoke` (end reason "revoked"); psql is told with a FATAL,
+# `pimctl revoke` or `pimctl cert revoke` of its client certificate (end
+# reason "revoked"); psql is told with a FATAL,
 # SQLSTATE 57P01, "terminating connection: ...".
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -116,8 +117,33 @@ for id in "$sid2" "$sid3"; do
 		"end reason of session $id"
 done
 
+log "revoking the client certificate of a live session"
+act=$(pimctl activate alice dba --for 10m --reason deadline-cert)
+make_client_cert alice pgdb alice-certrevoke
+serial=$(openssl x509 -in "$CERT" -noout -serial | sed 's/^serial=//')
+GW_TIMEOUT=40 gw_psql_bg certrevoke alice pgdb "$CERT" "$KEY" \
+	-v VERBOSITY=verbose -c "SELECT pg_sleep(60)"
+client=$BG_PID
+sid4=$(wait_new_session "$sid3")
+wait_until session_live "$sid4" --timeout 5 ||
+	fail "session $sid4 is not live: $(cat "$T/certrevoke.err")"
+pimctl cert revoke "${serial,,}" >/dev/null
+revoked=$(now)
+bg_wait "$client"
+late=$(elapsed "$revoked" "$BG_END")
+log "psql exited $late s after pimctl cert revoke returned"
+at_most "$late" "$KILL_BOUND" ||
+	fail "session outlived its certificate's revocation by $late s"
+told "certificate revocation" certrevoke
+assert_match "$(cat "$T/certrevoke.err")" "certificate was revoked" \
+	"the reason psql shows"
+wait_until session_ended "$sid4" --timeout 5 ||
+	fail "session $sid4 has no end"
+assert_eq revoked "$(session_field "$sid4" end_reason)" "end reason"
+pimctl revoke "$act" >/dev/null
+
 log "the query logs end with their end line"
-for id in "$sid" "$sid2" "$sid3"; do
+for id in "$sid" "$sid2" "$sid3" "$sid4"; do
 	qlog_check "$(qlog_path "$id")" "ev[-1].get('type') == 'end'" \
 		"the last line of session $id's log"
 done

@@ -12,8 +12,11 @@
 # expect_pg_refusal WHAT REASON-ERE AUDIT-NEEDLE USER TARGET CERT KEY
 # [SSLMODE]: psql as USER on TARGET must fail with a FATAL whose text
 # matches REASON-ERE and see no row; a raw start-up must get an
-# ErrorResponse FATAL 28000; the audit must gain a refusal (admit or
-# login) whose detail holds sqlstate=28000 and AUDIT-NEEDLE.
+# ErrorResponse FATAL 28000; the audit must gain a refusal: a login
+# entry whose detail holds sqlstate=28000 and AUDIT-NEEDLE (refused by
+# the front end), or the admission decision's own entry holding
+# AUDIT-NEEDLE (refused by the admission rule; its SQLSTATE is what the
+# raw start-up checks).
 expect_pg_refusal() {
 	local what=$1 re=$2 needle=$3 user=$4 target=$5 cert=$6 key=$7
 	local sslmode=${8:-verify-full} mark probe plain=()
@@ -24,16 +27,22 @@ expect_pg_refusal() {
 	((RC != 0)) || fail "$what: admitted (exit 0); output: $OUT"
 	[[ "$OUT" != *ADMITTED* ]] || fail "$what: the query ran"
 	assert_match "$ERR" "FATAL: .*($re)" "$what: psql's error"
-	wait_until pg_audit_refusal "$mark" "sqlstate=28000" "$needle" \
-		--timeout 5 ||
-		fail "$what: no audit refusal with sqlstate=28000 and" \
-			"'$needle'; new entries: $(audit_since "$mark")"
+	wait_until pg_refusal_audited "$mark" "$needle" --timeout 5 ||
+		fail "$what: no audit refusal with '$needle'; new" \
+			"entries: $(audit_since "$mark")"
 	[[ "$sslmode" != disable ]] || plain=(--plain)
 	probe=$(pg_probe "$user" "$target" "$cert" "$key" "${plain[@]}")
 	[[ "$probe" == "error FATAL 28000 "* ]] ||
 		fail "$what: a raw start-up got '$probe', not FATAL 28000"
 	assert_match "$probe" "$re" "$what: the raw start-up's message"
 	log "$what: refused: ${probe#error FATAL 28000 }"
+}
+
+pg_refusal_audited() {
+	pg_audit_refusal "$1" "sqlstate=28000" "$2" ||
+		[[ -n "$(sql "select id from audit where id > $1
+			and event = 'admit' and outcome = 'refused'
+			and instr(detail, '${2//\'/\'\'}') > 0")" ]]
 }
 
 expect_pg_admitted() {
