@@ -61,7 +61,9 @@ pgconn_free_events(struct pgconn *c)
 		event_free(c->timer);
 	if (c->retry != NULL)
 		event_free(c->retry);
-	c->pre_ev = c->timer = c->retry = NULL;
+	if (c->flush != NULL)
+		event_free(c->flush);
+	c->pre_ev = c->timer = c->retry = c->flush = NULL;
 }
 
 void

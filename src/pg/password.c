@@ -71,6 +71,12 @@ pg_pw_check_code(struct pgconn *c, int64_t uid, const char *code)
 	return rc;
 }
 
+/* The same words for every failed password, so that they tell nobody
+ * whether the user exists or uses an authenticator. */
+#define PG_PW_FAILED                                                         \
+	"password authentication failed (if you use an authenticator, type " \
+	"its 6-digit code right after your password)"
+
 int
 pg_password_check(struct pgconn *c, char *given, const char **why)
 {
@@ -81,22 +87,17 @@ pg_password_check(struct pgconn *c, char *given, const char **why)
 	int need, rc;
 
 	need = pg_pw_needs_code(st, c->user, &uid);
-	*why = "password authentication failed";
+	*why = PG_PW_FAILED;
 	if (need < 0)
 		return PIM_ESTORE;
-	if (need) {
-		if (n <= PG_TOTP_DIGITS) {
-			*why = "password authentication failed: give your "
-			       "password followed by the 6-digit code from "
-			       "your authenticator";
-			return PIM_EDENIED;
-		}
+	if (need && n > PG_TOTP_DIGITS) {
 		memcpy(code, given + n - PG_TOTP_DIGITS, PG_TOTP_DIGITS);
 		given[n - PG_TOTP_DIGITS] = '\0';
 	}
 	rc = session_auth_password(c->front->mgr, c->user, given);
 	if (rc == PIM_OK && need) {
-		rc = pg_pw_check_code(c, uid, code);
+		rc = code[0] != '\0' ? pg_pw_check_code(c, uid, code)
+				     : PIM_EDENIED;
 		if (rc == PIM_EDENIED)
 			*why = "password authentication failed: the one-time "
 			       "code is wrong or was already used; wait for "

@@ -116,6 +116,7 @@ struct pgconn {
 	struct bufferevent *up;
 	struct event *timer; /* login grace, then the upstream login */
 	struct event *retry; /* the query log's backlog has drained? */
+	struct event *flush; /* the query log goes to disk */
 	bool counted_unauthed;
 	char peer[64];
 	/* What the startup message asked for. */

@@ -6,6 +6,7 @@
 
 #include <openssl/rand.h>
 
+#include "pimgate/audit.h"
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
@@ -17,6 +18,7 @@
 
 #define PG_END_GRACE_MS 300 /* to reach a message boundary at the end */
 #define PG_QLOG_RETRY_MS 20
+#define PG_QLOG_FLUSH_MS 500
 
 enum relay_scan {
 	SCAN_NEED, /* fewer than a header's bytes */
@@ -25,6 +27,27 @@ enum relay_scan {
 	SCAN_WATCHED, /* a message the relay looks into */
 	SCAN_RUN, /* whole messages not watched, ready to move */
 };
+
+static void
+relay_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pgconn *c = arg;
+
+	if (c->qlog != NULL && cast_flush(c->qlog) == PIM_EIO)
+		c->qlog_failed = true;
+	if (c->qlog_failed)
+		pg_relay_pump(c);
+}
+
+/* What the query log holds reaches the disk within PG_QLOG_FLUSH_MS. */
+static void
+relay_flush_soon(struct pgconn *c)
+{
+	struct timeval tv = {0, PG_QLOG_FLUSH_MS * 1000};
+
+	if (c->flush != NULL && !evtimer_pending(c->flush, NULL))
+		evtimer_add(c->flush, &tv);
+}
 
 static bool
 relay_watched_type(bool c2s, unsigned char t)
@@ -179,6 +202,7 @@ relay_watched(struct pgconn *c, bool c2s, struct evbuffer *in,
 	rc = relay_log(c, c2s, type, m + 5, peek, body);
 	if (rc == PIM_EIO)
 		c->qlog_failed = true;
+	relay_flush_soon(c);
 	(c2s ? &c->c2s : &c->s2c)->remain = 5 + body;
 	return PIM_OK;
 }
@@ -352,7 +376,8 @@ pg_relay_start(struct pgconn *c)
 {
 	c->state = PG_RELAY;
 	c->retry = evtimer_new(c->front->base, relay_retry_cb, c);
-	if (c->retry == NULL) {
+	c->flush = evtimer_new(c->front->base, relay_flush_cb, c);
+	if (c->retry == NULL || c->flush == NULL) {
 		session_end(c->sess, END_UPSTREAM, "pimgate: out of memory");
 		return;
 	}
