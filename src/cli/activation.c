@@ -26,7 +26,7 @@ act_state_name(enum store_act_state s)
 }
 
 /* What `activate` was given. */
-struct act_args {
+struct cli_act_args {
 	const char *pos[2]; /* USER ROLE */
 	const char *duration;
 	const char *why;
@@ -96,7 +96,7 @@ act_open_mfa(
 
 /* The audit detail of a granted request (never the code). */
 static void
-act_describe(const struct activation_request *rq, int64_t id,
+cli_act_describe(const struct activation_request *rq, int64_t id,
     enum store_act_state state, char *buf, size_t size)
 {
 	char dur[32], when[32], start[48] = "";
@@ -114,7 +114,7 @@ act_describe(const struct activation_request *rq, int64_t id,
 }
 
 static int
-act_activate_tx(struct cli_ctx *ctx, const struct activation_request *rq,
+cli_act_activate_tx(struct cli_ctx *ctx, const struct activation_request *rq,
     int64_t *id, enum store_act_state *state, char *reason, size_t rlen)
 {
 	struct store_activation x;
@@ -133,7 +133,7 @@ act_activate_tx(struct cli_ctx *ctx, const struct activation_request *rq,
 	rc = store_activation_get(ctx->st, *id, &x);
 	if (rc != PIM_OK)
 		return cli_store_fail(ctx, rc, "cannot read the activation");
-	act_describe(rq, *id, *state, detail, sizeof(detail));
+	cli_act_describe(rq, *id, *state, detail, sizeof(detail));
 	if (x.break_glass)
 		return cli_audit(
 		    ctx, rq->user, NULL, rq->role, "BREAK-GLASS %s", detail);
@@ -141,7 +141,7 @@ act_activate_tx(struct cli_ctx *ctx, const struct activation_request *rq,
 }
 
 static int
-act_check_args(const struct act_args *a, struct activation_request *rq)
+act_check_args(const struct cli_act_args *a, struct activation_request *rq)
 {
 	int rc;
 
@@ -166,7 +166,7 @@ act_check_args(const struct act_args *a, struct activation_request *rq)
 int
 cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct act_args a = {.duration = NULL};
+	struct cli_act_args a = {.duration = NULL};
 	const struct cli_opt opts[] = {
 	    {"--for", CLI_OPT_VALUE, &a.duration},
 	    {"--reason", CLI_OPT_VALUE, &a.why},
@@ -206,8 +206,8 @@ cmd_activate(struct cli_ctx *ctx, int argc, char **argv)
 	rq.mfa_secret_len = slen;
 	rc = cli_begin(ctx);
 	if (rc == CLI_OK)
-		rc = cli_end(ctx, act_activate_tx(ctx, &rq, &id, &state, reason,
-				      sizeof(reason)));
+		rc = cli_end(ctx, cli_act_activate_tx(ctx, &rq, &id, &state,
+				      reason, sizeof(reason)));
 	if (secret != NULL)
 		vault_free_secret(secret, slen);
 	if (rc == CLI_OK && reason[0] != '\0')

@@ -149,7 +149,7 @@ struct apr_args {
 
 /* Decides, audits and leaves in REASON the refusal, if any. */
 static int
-apr_decide_tx(struct cli_ctx *ctx, const struct apr_args *a, int64_t id,
+cli_apr_decide_tx(struct cli_ctx *ctx, const struct apr_args *a, int64_t id,
     enum store_act_state *state, char *reason, size_t rlen)
 {
 	const char *verb = a->deny ? "deny" : "approve";
@@ -181,7 +181,7 @@ apr_decide_tx(struct cli_ctx *ctx, const struct apr_args *a, int64_t id,
 }
 
 static int
-apr_run(struct cli_ctx *ctx, int argc, char **argv, bool deny)
+cli_apr_run(struct cli_ctx *ctx, int argc, char **argv, bool deny)
 {
 	struct apr_args a = {.deny = deny};
 	const struct cli_opt opts[] = {
@@ -211,8 +211,8 @@ apr_run(struct cli_ctx *ctx, int argc, char **argv, bool deny)
 		return rc;
 	if (cli_store(ctx, &st) != CLI_OK || cli_begin(ctx) != CLI_OK)
 		return CLI_FAIL;
-	rc = cli_end(
-	    ctx, apr_decide_tx(ctx, &a, id, &state, reason, sizeof(reason)));
+	rc = cli_end(ctx,
+	    cli_apr_decide_tx(ctx, &a, id, &state, reason, sizeof(reason)));
 	if (rc == CLI_OK && reason[0] != '\0')
 		return cli_fail("%s", reason);
 	if (rc == CLI_OK)
@@ -223,11 +223,11 @@ apr_run(struct cli_ctx *ctx, int argc, char **argv, bool deny)
 int
 cmd_approve(struct cli_ctx *ctx, int argc, char **argv)
 {
-	return apr_run(ctx, argc, argv, false);
+	return cli_apr_run(ctx, argc, argv, false);
 }
 
 int
 cmd_deny(struct cli_ctx *ctx, int argc, char **argv)
 {
-	return apr_run(ctx, argc, argv, true);
+	return cli_apr_run(ctx, argc, argv, true);
 }
