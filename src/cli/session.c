@@ -48,8 +48,9 @@ session_list_json(const struct cli_vec *v)
 static int
 session_list_text(const struct cli_vec *v)
 {
-	struct cli_table *t = cli_table_new(10, "ID", "USER", "TARGET", "ROLE",
-	    "START", "END", "REASON", "BYTES IN", "BYTES OUT", "RECORDING");
+	struct cli_table *t =
+	    cli_table_new(11, "ID", "USER", "TARGET", "PROTO", "ROLE", "START",
+		"END", "REASON", "BYTES IN", "BYTES OUT", "RECORDING");
 
 	for (size_t i = 0; t != NULL && i < v->n; i++) {
 		const struct store_session *s = cli_vec_at(v, i);
@@ -62,7 +63,7 @@ session_list_text(const struct cli_vec *v)
 			str_copy(end, "live", sizeof(end));
 		else
 			cli_instant(s->end, end, sizeof(end));
-		cli_table_add(t, id, s->user, s->target, s->role,
+		cli_table_add(t, id, s->user, s->target, s->protocol, s->role,
 		    cli_instant(s->start, start, sizeof(start)), end,
 		    s->end != 0 ? s->end_reason : "-", in, out,
 		    s->recording[0] != '\0' ? s->recording : "-");
