@@ -6,7 +6,10 @@
 #ifndef PIMGATE_VAULT_H
 #define PIMGATE_VAULT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "pimgate/store.h"
 
 #define VAULT_KEY_LEN 32
 
@@ -29,5 +32,16 @@ int vault_seal(struct vault *v, const char *context, const unsigned char *in,
 int vault_unseal(struct vault *v, const char *context, const unsigned char *in,
     size_t len, unsigned char **out, size_t *outlen);
 void vault_free_secret(unsigned char *p, size_t len);
+
+/* The sealing context of USER's authenticator secret ("mfa:USER"). */
+int vault_mfa_context(const char *user, char *buf, size_t size);
+/* Opens USER's authenticator (TOTP) secret from the store into *SECRET
+ * (free with vault_free_secret); *USER_ID (if not NULL) is the user's id,
+ * 0 if unknown. *AT_LOGIN (if not NULL) tells whether
+ * the user must give a code at login. PIM_ENOTFOUND if the user is
+ * unknown or has none enrolled; PIM_ESTORE; PIM_ECRYPTO if it cannot be
+ * opened (V NULL, or the blob changed). */
+int vault_open_mfa(struct vault *v, struct store *st, const char *user,
+    int64_t *user_id, unsigned char **secret, size_t *len, bool *at_login);
 
 #endif

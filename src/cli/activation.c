@@ -62,32 +62,20 @@ static int
 act_open_mfa(
     struct cli_ctx *ctx, const char *user, unsigned char **secret, size_t *len)
 {
-	unsigned char *sealed = NULL;
 	struct vault *v = NULL;
-	struct store_user u;
-	char context[STORE_NAME_MAX + 8];
-	size_t slen = 0;
-	bool at_login;
 	int rc;
 
 	*secret = NULL;
-	if (store_user_get(ctx->st, user, &u) != PIM_OK)
-		return CLI_OK; /* policy gives the reason */
-	rc = store_user_mfa(ctx->st, u.id, &sealed, &slen, &at_login);
-	if (rc == PIM_ENOTFOUND)
-		return CLI_OK;
-	if (rc != PIM_OK)
-		return cli_store_fail(ctx, rc, "cannot read the MFA secret");
 	rc = vault_open(ctx->cfg.secret_key, &v);
-	if (rc != PIM_OK) {
-		free(sealed);
+	if (rc != PIM_OK)
 		return cli_fail("cannot open the secret key %s: %s",
 		    ctx->cfg.secret_key, pim_strerror(rc));
-	}
-	str_printf(context, sizeof(context), "mfa:%s", user);
-	rc = vault_unseal(v, context, sealed, slen, secret, len);
+	rc = vault_open_mfa(v, ctx->st, user, NULL, secret, len, NULL);
 	vault_close(v);
-	free(sealed);
+	if (rc == PIM_ENOTFOUND)
+		return CLI_OK; /* policy gives the reason */
+	if (rc == PIM_ESTORE)
+		return cli_store_fail(ctx, rc, "cannot read the MFA secret");
 	if (rc != PIM_OK)
 		return cli_fail("cannot open the MFA secret of %s: %s", user,
 		    pim_strerror(rc));

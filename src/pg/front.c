@@ -17,6 +17,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/net.h"
 #include "pimgate/pg_front.h"
 #include "pimgate/str.h"
 
@@ -87,25 +88,6 @@ pg_front_tls(struct pg_front *f, char *err, size_t errlen)
 	return PIM_OK;
 }
 
-static void
-pg_front_resolver(struct pg_front *f)
-{
-	int rc;
-
-	f->dns = evdns_base_new(f->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (f->dns == NULL) {
-		log_warn("no resolver: database targets are reachable by "
-			 "address only");
-		return;
-	}
-	rc = evdns_base_resolv_conf_parse(
-	    f->dns, DNS_OPTIONS_ALL, f->cfg->resolv_conf);
-	if (rc != 0)
-		log_warn("cannot read %s (code %d): host names of targets "
-			 "resolve through the hosts file only",
-		    f->cfg->resolv_conf, rc);
-}
-
 struct pg_front *
 pg_front_new(struct event_base *base, struct session_mgr *mgr,
     const struct config *cfg, struct vault *vault, char *err, size_t errlen)
@@ -125,26 +107,8 @@ pg_front_new(struct event_base *base, struct session_mgr *mgr,
 		pg_front_free(f);
 		return NULL;
 	}
-	pg_front_resolver(f);
+	f->dns = net_resolver(f->base, f->cfg->resolv_conf);
 	return f;
-}
-
-static void
-pg_front_peer(const struct sockaddr *sa, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(buf, size, "%s:%d", host, port);
 }
 
 static void
@@ -154,7 +118,7 @@ pg_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct pg_front *f = arg;
 	char peer[64];
 
-	pg_front_peer(sa, peer, sizeof(peer));
+	net_peer(sa, peer, sizeof(peer));
 	if (f->unauthed >= PG_MAX_UNAUTHED) {
 		log_warn("too many connections logging in proto=postgres "
 			 "peer=%s",
@@ -166,51 +130,13 @@ pg_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	pgconn_start(f, fd, peer);
 }
 
-static void
-pg_front_error_cb(struct evconnlistener *l, void *arg)
-{
-	int e = EVUTIL_SOCKET_ERROR();
-
-	log_warn(
-	    "postgres accept failed: %s", evutil_socket_error_to_string(e));
-}
-
 int
 pg_front_listen(
     struct pg_front *f, const char *hostport, char *err, size_t errlen)
 {
-	char host[256], portbuf[16];
-	struct evutil_addrinfo hints = {0}, *ai = NULL;
-	int port;
-	unsigned flags =
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
-
-	if (config_split_hostport(hostport, host, sizeof(host), &port) !=
-	    PIM_OK) {
-		snprintf(
-		    err, errlen, "bad [postgres] listen address %s", hostport);
-		return PIM_EINVAL;
-	}
-	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;
-	if (evutil_getaddrinfo(host, portbuf, &hints, &ai) != 0) {
-		snprintf(err, errlen,
-		    "[postgres] listen needs a numeric address: %s", hostport);
-		return PIM_EINVAL;
-	}
-	f->listener = evconnlistener_new_bind(f->base, pg_front_accept_cb, f,
-	    flags, 128, ai->ai_addr, (int)ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (f->listener == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", hostport,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return PIM_EIO;
-	}
-	evconnlistener_set_error_cb(f->listener, pg_front_error_cb);
-	log_info("listening proto=postgres address=%s", hostport);
-	return PIM_OK;
+	f->listener = net_listen(f->base, "postgres", hostport,
+	    pg_front_accept_cb, f, NULL, err, errlen);
+	return f->listener != NULL ? PIM_OK : PIM_EIO;
 }
 
 void

@@ -57,29 +57,14 @@ int
 selfsvc_open_mfa(
     const struct selfsvc_ctx *ctx, unsigned char **secret, size_t *len)
 {
-	unsigned char *sealed = NULL;
-	char context[STORE_NAME_MAX + 8];
-	size_t slen = 0;
-	int rc;
+	int rc = vault_open_mfa(
+	    ctx->vault, ctx->st, ctx->user, NULL, secret, len, NULL);
 
-	*secret = NULL;
-	*len = 0;
-	rc = common_sealed_mfa(ctx, &sealed, &slen);
-	if (rc == PIM_ENOTFOUND)
-		return PIM_OK; /* the policy says what is missing */
-	if (rc != PIM_OK)
+	if (rc == PIM_ESTORE)
 		return rc;
-	str_printf(context, sizeof(context), "mfa:%s", ctx->user);
-	if (ctx->vault == NULL)
-		log_error("no vault to open the MFA secret");
-	else if (vault_unseal(ctx->vault, context, sealed, slen, secret, len) !=
-		 PIM_OK) {
+	if (rc != PIM_OK && rc != PIM_ENOTFOUND)
 		log_error("cannot open the MFA secret of a user");
-		*secret = NULL;
-		*len = 0;
-	}
-	free(sealed);
-	return PIM_OK;
+	return PIM_OK; /* without a secret, the policy says what is missing */
 }
 
 bool

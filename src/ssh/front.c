@@ -14,6 +14,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/net.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/str.h"
 
@@ -25,26 +26,6 @@ ssh_front_log_cb(
 {
 	/* libssh's own log goes to ours, at debug. */
 	log_debug("libssh %s: %s", function, buffer);
-}
-
-/* Host names of targets are resolved without blocking the loop: the
- * hosts file, then the name servers of [server] resolv_conf. */
-static void
-ssh_front_resolver(struct ssh_front *f)
-{
-	int rc;
-
-	f->dns = evdns_base_new(f->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (f->dns == NULL) {
-		log_warn("no resolver: targets are reachable by address only");
-		return;
-	}
-	rc = evdns_base_resolv_conf_parse(
-	    f->dns, DNS_OPTIONS_ALL, f->cfg->resolv_conf);
-	if (rc != 0)
-		log_warn("cannot read %s (code %d): host names of targets "
-			 "resolve through the hosts file only",
-		    f->cfg->resolv_conf, rc);
 }
 
 static int
@@ -100,7 +81,7 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 	ssh_set_log_callback(ssh_front_log_cb);
 	ssh_set_log_level(
 	    log_enabled(LL_DEBUG) ? SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
-	ssh_front_resolver(f);
+	f->dns = net_resolver(f->base, f->cfg->resolv_conf);
 	if (ssh_front_bind(f, err, errlen) != PIM_OK ||
 	    ssh_front_ca(f, err, errlen) != PIM_OK) {
 		ssh_front_free(f);
@@ -110,81 +91,31 @@ ssh_front_new(struct event_base *base, struct session_mgr *mgr,
 }
 
 static void
-ssh_front_peer(const struct sockaddr *sa, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(buf, size, "%s:%d", host, port);
-}
-
-static void
 ssh_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	struct ssh_front *f = arg;
 	char peer[64];
 
-	ssh_front_peer(sa, peer, sizeof(peer));
+	net_peer(sa, peer, sizeof(peer));
 	log_verbose("connection accepted proto=ssh peer=%s", peer);
 	conn_accept(f, fd, peer);
-}
-
-static void
-ssh_front_error_cb(struct evconnlistener *l, void *arg)
-{
-	int e = EVUTIL_SOCKET_ERROR();
-
-	log_warn("ssh accept failed: %s", evutil_socket_error_to_string(e));
 }
 
 int
 ssh_front_listen(
     struct ssh_front *f, const char *hostport, char *err, size_t errlen)
 {
-	char host[256], portbuf[16];
-	struct evutil_addrinfo hints = {0}, *ai = NULL;
-	int port;
-	unsigned flags =
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+	char host[256];
 
-	if (config_split_hostport(hostport, host, sizeof(host), &port) !=
-	    PIM_OK) {
-		snprintf(err, errlen, "bad [ssh] listen address %s", hostport);
-		return PIM_EINVAL;
-	}
-	snprintf(portbuf, sizeof(portbuf), "%d", port);
-	f->login_port = port;
+	f->listener = net_listen(f->base, "ssh", hostport, ssh_front_accept_cb,
+	    f, &f->login_port, err, errlen);
+	if (f->listener == NULL)
+		return PIM_EIO;
+	/* The PostgreSQL port, for the lines of self-service `targets`. */
 	if (config_split_hostport(
 		f->cfg->pg_listen, host, sizeof(host), &f->pg_port) != PIM_OK)
 		f->pg_port = 0;
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = EVUTIL_AI_NUMERICHOST | EVUTIL_AI_PASSIVE;
-	if (evutil_getaddrinfo(host, portbuf, &hints, &ai) != 0) {
-		snprintf(err, errlen,
-		    "[ssh] listen needs a numeric address: %s", hostport);
-		return PIM_EINVAL;
-	}
-	f->listener = evconnlistener_new_bind(f->base, ssh_front_accept_cb, f,
-	    flags, 128, ai->ai_addr, (int)ai->ai_addrlen);
-	evutil_freeaddrinfo(ai);
-	if (f->listener == NULL) {
-		snprintf(err, errlen, "cannot listen on %s: %s", hostport,
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		return PIM_EIO;
-	}
-	evconnlistener_set_error_cb(f->listener, ssh_front_error_cb);
-	log_info("listening proto=ssh address=%s", hostport);
 	return PIM_OK;
 }
 

@@ -98,33 +98,17 @@ mfa_open_secret(
     struct conn *c, unsigned char **secret, size_t *len, const char **why)
 {
 	struct store *st = session_mgr_store(c->front->mgr);
-	unsigned char *sealed = NULL;
-	char context[STORE_NAME_MAX + 8];
-	size_t slen = 0;
-	bool at_login = false;
 	int rc;
 
-	*secret = NULL;
-	*len = 0;
-	rc = store_user_mfa(st, c->mfa_user_id, &sealed, &slen, &at_login);
-	if (rc == PIM_ENOTFOUND) {
+	rc = vault_open_mfa(
+	    c->front->vault, st, c->mfa_user, NULL, secret, len, NULL);
+	if (rc == PIM_ENOTFOUND)
 		*why = "no authenticator is enrolled";
-		return rc;
-	}
-	if (rc != PIM_OK) {
+	else if (rc == PIM_ESTORE)
 		*why = "store unavailable";
-		return rc;
-	}
-	str_printf(context, sizeof(context), "mfa:%s", c->mfa_user);
-	rc = c->front->vault != NULL ? vault_unseal(c->front->vault, context,
-					   sealed, slen, secret, len)
-				     : PIM_ECRYPTO;
-	free(sealed);
-	if (rc != PIM_OK) {
+	else if (rc != PIM_OK) {
 		log_error("cannot open the MFA secret of user %s", c->mfa_user);
 		*why = "the one-time code cannot be checked";
-		*secret = NULL;
-		*len = 0;
 	}
 	return rc;
 }
