@@ -1,8 +1,10 @@
 /* pimgated: parse, set up, run, tear down. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +39,21 @@ struct daemon {
 	struct event *drain;
 	int64_t stop_deadline_us;
 };
+
+/* Each relayed session holds two descriptors (and a recording): the soft
+ * limit goes up to the hard one. */
+static void
+daemon_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		log_warn(
+		    "cannot raise the open-files limit: %s", strerror(errno));
+}
 
 static void
 daemon_usage(void)
@@ -240,6 +257,7 @@ main(int argc, char **argv)
 	}
 	log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
 	signal(SIGPIPE, SIG_IGN);
+	daemon_raise_nofile();
 	if (daemon_setup(&d) == PIM_OK) {
 		log_info("pimgated started version=%s", PIMGATE_VERSION);
 		event_base_dispatch(d.base);

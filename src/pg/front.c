@@ -143,7 +143,7 @@ void
 pg_front_stop(struct pg_front *f)
 {
 	if (f->listener != NULL) {
-		evconnlistener_free(f->listener);
+		net_listener_free(f->listener);
 		f->listener = NULL;
 		log_info("stopped listening proto=postgres");
 	}

@@ -63,7 +63,7 @@ struct config;
 struct vault;
 struct cast_writer;
 struct evdns_base;
-struct evconnlistener;
+struct net_listener;
 struct scram;
 
 struct pg_front {
@@ -73,7 +73,7 @@ struct pg_front {
 	struct vault *vault;
 	SSL_CTX *tls; /* the listener's server context */
 	struct evdns_base *dns;
-	struct evconnlistener *listener;
+	struct net_listener *listener;
 	LIST_HEAD(, pgconn) conns;
 	size_t nconns;
 	size_t unauthed;

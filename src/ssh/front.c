@@ -123,7 +123,7 @@ void
 ssh_front_stop(struct ssh_front *f)
 {
 	if (f->listener != NULL) {
-		evconnlistener_free(f->listener);
+		net_listener_free(f->listener);
 		f->listener = NULL;
 		log_info("stopped listening proto=ssh");
 	}

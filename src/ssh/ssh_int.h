@@ -42,6 +42,7 @@
 #define SSH_MSG_MAX 512
 
 struct session_mgr;
+struct net_listener;
 struct session;
 struct config;
 struct vault;
@@ -58,7 +59,7 @@ struct ssh_front {
 	struct evdns_base *dns; /* NULL: targets by address only */
 	int login_port; /* the port people log in on */
 	int pg_port; /* the PostgreSQL listener's, for self-service text */
-	struct evconnlistener *listener;
+	struct net_listener *listener;
 	LIST_HEAD(, conn) conns;
 	size_t nconns;
 	size_t unauthed; /* connections not yet authenticated */

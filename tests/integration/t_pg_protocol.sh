@@ -273,6 +273,44 @@ sid=$(newest_session_id)
 wait_until session_ended "$sid" --timeout 5 ||
 	fail "session $sid lives on after a malformed message"
 
+log "out of file descriptors: the listener pauses instead of spinning"
+prlimit --pid "$PIMGATED_PID" --nofile=48: ||
+	fail "cannot lower pimgated's open-files limit"
+# Hold 60 idle connections (more than the descriptors left), measure the
+# daemon's CPU time over 2 s, then let them go.
+python3 - "$PG_GW_PORT" "$T/fds.ready" "$T/fds.release" <<'PY' &
+import os, socket, sys, time
+port, ready, release = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+socks = []
+for _ in range(60):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    socks.append(s)
+open(ready, "w").close()
+deadline = time.time() + 30
+while not os.path.exists(release) and time.time() < deadline:
+    time.sleep(0.05)
+PY
+holder=$!
+wait_until test -e "$T/fds.ready" --timeout 10 ||
+	fail "could not open 60 connections to the gateway"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PIMGATED_PID/stat"; }
+wait_until grep -q "accept failed proto=postgres" "$T/pimgated.log" \
+	--timeout 5 || fail "pimgated never ran out of descriptors"
+c0=$(cpu_ticks)
+t0=$(now)
+wait_until clock_past "$(python3 -c "print($t0 + 2)")" --timeout 5
+c1=$(cpu_ticks)
+log "pimgated used $((c1 - c0)) ticks of CPU in 2 s while out of descriptors"
+((c1 - c0 < 100)) ||
+	fail "pimgated spins when out of descriptors ($((c1 - c0)) ticks in 2 s)"
+touch "$T/fds.release"
+wait "$holder" || true
+prlimit --pid "$PIMGATED_PID" --nofile=1024:
+wait_until gw_psql alice pgdb "$CERT" "$KEY" -At -c "SELECT 1" \
+	--timeout 10 || fail "no query works once descriptors are free again"
+
 log "the daemon lives on and a normal query works"
 kill -0 "$PIMGATED_PID" || fail "pimgated (pid $PIMGATED_PID) is gone"
 run_capture final gw_psql alice pgdb "$CERT" "$KEY" \
