@@ -132,6 +132,7 @@ int cast_play(
  *   {"t":..,"type":"complete","tag":"SELECT 1"}
  *   {"t":..,"type":"error","severity":"ERROR","sqlstate":"42P01",
  *    "message":"relation \"x\" does not exist"}
+ *   {"t":..,"type":"function","oid":2924,"args":1}   (a FunctionCall)
  *   {"t":..,"type":"cancel"}   {"t":..,"type":"end","reason":"expired"}
  *
  * Text of any bytes is kept valid JSON (invalid UTF-8 becomes U+FFFD);
@@ -159,6 +160,9 @@ int qlog_query(struct cast_writer *w, int64_t now_ms, const char *sql,
 int qlog_parse(struct cast_writer *w, int64_t now_ms, const char *statement,
     const char *sql, size_t len, size_t full_len, int params);
 int qlog_complete(struct cast_writer *w, int64_t now_ms, const char *tag);
+/* A FunctionCall of the function with OID, given ARGS arguments. */
+int qlog_function(
+    struct cast_writer *w, int64_t now_ms, uint32_t oid, int args);
 int qlog_error(struct cast_writer *w, int64_t now_ms, const char *severity,
     const char *sqlstate, const char *message);
 /* A bare event: "cancel", "end" (DETAIL_KEY "reason")...; DETAIL_KEY may

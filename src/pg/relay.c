@@ -53,7 +53,7 @@ static bool
 relay_watched_type(bool c2s, unsigned char t)
 {
 	if (c2s)
-		return t == 'Q' || t == 'P' || t == 'X';
+		return t == 'Q' || t == 'P' || t == 'F' || t == 'X';
 	return t == 'C' || t == 'E' || t == 'Z' || t == 'K';
 }
 
@@ -86,6 +86,21 @@ relay_scan(struct evbuffer *in, bool c2s, size_t limit, size_t *run,
 		evbuffer_ptr_set(in, &pos, 1 + (size_t)len, EVBUFFER_PTR_ADD);
 	}
 	return *run > 0 ? SCAN_RUN : SCAN_NEED;
+}
+
+/* The argument count of a FunctionCall body B (PEEK bytes seen). */
+static int
+relay_function_args(const unsigned char *b, size_t peek)
+{
+	size_t nfmt, at;
+
+	if (peek < 6)
+		return 0;
+	nfmt = (size_t)(b[4] << 8 | b[5]);
+	at = 6 + 2 * nfmt;
+	if (peek < at + 2)
+		return 0;
+	return b[at] << 8 | b[at + 1];
 }
 
 /* Logs Parse: statement name, query text, parameter types. */
@@ -133,6 +148,14 @@ relay_log(struct pgconn *c, bool c2s, unsigned char type,
 	if (c2s && type == 'P') {
 		c->busy = true;
 		return relay_log_parse(c, now, b, peek, body);
+	}
+	if (c2s && type == 'F') {
+		/* FunctionCall: function OID, then the argument formats
+		 * (int16 count, codes), then the argument count. */
+		c->busy = true;
+		return qlog_function(c->qlog, now,
+		    peek >= 4 ? pg_get_u32(b) : 0,
+		    relay_function_args(b, peek));
 	}
 	if (c2s && type == 'X') {
 		c->client_quit = true;

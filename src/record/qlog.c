@@ -272,3 +272,19 @@ qlog_event(struct cast_writer *w, int64_t now_ms, const char *type,
 		r = qlog_field(w, detail_key, detail);
 	return qlog_line_end(w, r);
 }
+
+int
+qlog_function(struct cast_writer *w, int64_t now_ms, uint32_t oid, int args)
+{
+	char num[64];
+	int r;
+
+	if (args < 0)
+		return PIM_EINVAL;
+	r = qlog_begin(w, now_ms, "function");
+	if (r != PIM_OK)
+		return r;
+	snprintf(
+	    num, sizeof(num), ",\"oid\":%" PRIu32 ",\"args\":%d", oid, args);
+	return qlog_line_end(w, cast_add(w, num));
+}

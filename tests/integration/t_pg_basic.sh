@@ -184,3 +184,16 @@ fi
 [[ -z "$(sql "select id from audit where instr(detail, '$PG_PASSWORD') > 0
 	or instr(detail, '$PG_MD5_PASSWORD') > 0")" ]] ||
 	fail "a target's password appears in the audit"
+
+log "function calls (the fast-path protocol, as \\lo_import uses) are logged"
+printf 'large object through the bastion\n' >"$T/lo.txt"
+before=$(newest_session_id)
+run_capture lo gw_psql alice pgdb "$db_cert" "$db_key" \
+	-c "\\lo_import '$T/lo.txt'"
+assert_eq 0 "$RC" "\\lo_import through the bastion (stderr: $ERR)"
+assert_match "$OUT" '^lo_import [0-9]+' "what \\lo_import printed"
+sid=$(wait_new_session "$before")
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
+qlog_check "$(qlog_path "$sid")" "sum(1 for e in ev if e.get('type') ==
+	'function' and isinstance(e.get('oid'), int) and e['oid'] > 0
+	and isinstance(e.get('args'), int)) >= 3" "fast-path function calls"
