@@ -151,6 +151,7 @@ struct pgconn {
 	char end_msg[PG_MSG_MAX];
 	bool client_quit; /* the client sent Terminate */
 	bool up_gone;
+	bool up_said_fatal; /* the target's last error was FATAL */
 	bool protocol_error;
 	bool qlog_failed;
 	const char *end_reason; /* END_* of the session's end */

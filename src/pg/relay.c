@@ -463,8 +463,16 @@ pg_relay_upstream_gone(struct pgconn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->up);
 
-	/* What the target said last (often why it closed) goes on. */
+	/* What the target said last (often why it closed) goes on; if it
+	 * said nothing, the person hears it from pimgate. */
+	if (!c->ending && !c->closing)
+		relay_move(c, false);
+	bool whole = c->s2c.remain == 0 && evbuffer_get_length(in) == 0;
 	evbuffer_add_buffer(bufferevent_get_output(c->cli), in);
+	if (!c->client_quit && !c->ending && !c->up_said_fatal && whole)
+		pg_put_error(bufferevent_get_output(c->cli), "FATAL",
+		    PG_SQLSTATE_UPSTREAM,
+		    "pimgate: the database closed the connection");
 	c->busy = false;
 	if (!c->client_quit && !c->ending) {
 		qlog_event(

@@ -144,7 +144,7 @@ up_logged_in(struct pgconn *c)
 static void
 up_auth(struct pgconn *c, const unsigned char *b, size_t len)
 {
-	char why[160] = "";
+	char why[256] = "";
 	char md5[36];
 	uint32_t code;
 
@@ -163,6 +163,15 @@ up_auth(struct pgconn *c, const unsigned char *b, size_t len)
 		up_logged_in(c);
 		return;
 	case 3:
+		/* The password itself: only inside TLS to the target. */
+		if (strcmp(c->t.tls, "verify-full") != 0) {
+			snprintf(why, sizeof(why),
+			    "the server asks for the password in clear text "
+			    "over an unencrypted connection; pimgate refuses "
+			    "(give the target --tls verify-full, or use "
+			    "scram-sha-256 on the server)");
+			break;
+		}
 		up_send_password(c, (const char *)c->secret);
 		return;
 	case 5:

@@ -20,6 +20,8 @@ PG_LOGIN=care
 PG_PASSWORD='care-Pw-upstream-7f3a'
 PG_MD5_LOGIN=caremd5
 PG_MD5_PASSWORD='caremd5-Pw-upstream-91c2'
+PG_PLAIN_LOGIN=careplain
+PG_PLAIN_PASSWORD='careplain-Pw-upstream-5d0e'
 PGSRV_PID=""
 PGSRV_PORT=""
 
@@ -75,6 +77,9 @@ write_pg_hba() {
 local all all trust
 # The md5 role: its password is stored as an md5 hash.
 host all $PG_MD5_LOGIN 127.0.0.1/32 md5
+# A role asked for its password in clear text (pimgate must refuse to
+# send it without TLS).
+host all $PG_PLAIN_LOGIN 127.0.0.1/32 password
 host all all 127.0.0.1/32 scram-sha-256
 EOF
 	chown postgres:postgres "$PGDATA_DIR/pg_hba.conf"
@@ -182,6 +187,8 @@ SET password_encryption = 'scram-sha-256';
 CREATE ROLE $PG_LOGIN LOGIN PASSWORD '$PG_PASSWORD';
 SET password_encryption = 'md5';
 CREATE ROLE $PG_MD5_LOGIN LOGIN PASSWORD '$PG_MD5_PASSWORD';
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE $PG_PLAIN_LOGIN LOGIN PASSWORD '$PG_PLAIN_PASSWORD';
 CREATE DATABASE $PG_DB OWNER $PG_LOGIN;
 EOF
 	{

@@ -197,3 +197,12 @@ wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
 qlog_check "$(qlog_path "$sid")" "sum(1 for e in ev if e.get('type') ==
 	'function' and isinstance(e.get('oid'), int) and e['oid'] > 0
 	and isinstance(e.get('args'), int)) >= 3" "fast-path function calls"
+
+log "a server that asks for the password in clear text without TLS"
+add_pg_target pgplain "$PG_PLAIN_LOGIN" "$PG_PLAIN_PASSWORD"
+pimctl role grant dba pgplain
+make_client_cert alice pgplain
+run_capture plain gw_psql alice pgplain "$CERT" "$KEY" -At -c "SELECT 1"
+((RC != 0)) || fail "pimgate sent a password in clear text: $OUT"
+assert_match "$ERR" "clear text" "why pgplain was refused"
+log "pgplain refused: $(tail -n 1 <<<"$ERR")"
