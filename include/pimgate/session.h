@@ -77,6 +77,11 @@ bool session_pw_budget(
     struct session_mgr *m, const char *peer, struct pw_source **src);
 unsigned session_pw_refused(struct pw_source *src);
 const char *session_pw_addr(const struct pw_source *src);
+/* A login from PEER was refused before anyone authenticated: returns how
+ * many refusals to audit now in one entry (this one and those folded
+ * before it), or 0 if this one is only counted, so that a flood of bad
+ * connections cannot flood the audit log. */
+unsigned session_refusal_audit(struct session_mgr *m, const char *peer);
 /* Calls CB with each public key line of USER (if enabled); stops early
  * when CB returns non-zero and returns that value; PIM_EDENIED if the user
  * is unknown or disabled. */

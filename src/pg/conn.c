@@ -167,18 +167,31 @@ pgconn_refuse(struct pgconn *c, const char *sqlstate, const char *msg)
 	pgconn_arm(c, PG_REFUSE_FLUSH_SECS);
 }
 
-/* Audits a refused login and refuses it. */
+/* Audits a refused login (rate-limited per address: refusals before
+ * authentication are free to send) and refuses it. Names that are not
+ * valid user or target names are not written as such. */
 static void
 pgconn_deny(struct pgconn *c, const char *sqlstate, const char *msg)
 {
-	char detail[STORE_TEXT_MAX];
+	char detail[STORE_TEXT_MAX], more[64] = "";
+	const char *user = str_valid_name(c->user) ? c->user : "-";
+	const char *target = str_valid_name(c->target) ? c->target : "-";
+	unsigned n = session_refusal_audit(c->front->mgr, c->peer);
 
-	snprintf(detail, sizeof(detail),
-	    "proto=postgres method=%s "
-	    "sqlstate=%s reason=%s",
-	    c->auth[0] ? c->auth : "none", sqlstate, msg);
-	session_audit_login(c->front->mgr, c->user[0] ? c->user : "-",
-	    c->target[0] ? c->target : "-", c->peer, "refused", detail);
+	if (n > 0) {
+		if (n > 1)
+			snprintf(more, sizeof(more),
+			    " (with %u earlier refusals from this address)",
+			    n - 1);
+		snprintf(detail, sizeof(detail),
+		    "proto=postgres method=%s sqlstate=%s reason=%s%s",
+		    c->auth[0] ? c->auth : "none", sqlstate, msg, more);
+		session_audit_login(
+		    c->front->mgr, user, target, c->peer, "refused", detail);
+		log_info("login refused proto=postgres peer=%s user=%s "
+			 "target=%s sqlstate=%s",
+		    c->peer, user, target, sqlstate);
+	}
 	pgconn_refuse(c, sqlstate, msg);
 }
 
@@ -205,6 +218,8 @@ pgconn_start_tls(struct pgconn *c)
 	}
 	c->fd = -1;
 	c->state = PG_TLS;
+	evtimer_del(c->timer);
+	pgconn_arm(c, c->front->cfg->login_grace);
 	bufferevent_openssl_set_allow_dirty_shutdown(c->cli, 1);
 	bufferevent_setcb(c->cli, pgconn_cli_read_cb, pgconn_cli_write_cb,
 	    pgconn_cli_event_cb, c);
@@ -221,7 +236,8 @@ pgconn_cancel(struct pgconn *c, const unsigned char *body)
 	struct pgconn *owner = pg_front_find_key(c->front, pid, key);
 
 	if (owner == NULL) {
-		log_info("cancel request with an unknown key peer=%s", c->peer);
+		log_verbose(
+		    "cancel request with an unknown key peer=%s", c->peer);
 		return;
 	}
 	log_info("cancel request session=%lld peer=%s",
@@ -303,7 +319,9 @@ pgconn_start(struct pg_front *f, int fd, const char *peer)
 		return;
 	}
 	event_add(c->pre_ev, NULL);
-	pgconn_arm(c, f->cfg->login_grace);
+	pgconn_arm(c, f->cfg->login_grace < PG_PREAMBLE_SECS
+			  ? f->cfg->login_grace
+			  : PG_PREAMBLE_SECS);
 }
 
 /* ---- after the handshake: who is it? ---- */

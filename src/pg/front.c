@@ -111,6 +111,23 @@ pg_front_new(struct event_base *base, struct session_mgr *mgr,
 	return f;
 }
 
+/* Connections from PEER's address not yet logged in. */
+static size_t
+pg_front_unauthed_from(struct pg_front *f, const char *peer)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t len = colon != NULL ? (size_t)(colon - peer) + 1 : strlen(peer);
+	struct pgconn *c;
+	size_t n = 0;
+
+	LIST_FOREACH(c, &f->conns, entry)
+	{
+		if (c->counted_unauthed && strncmp(c->peer, peer, len) == 0)
+			n++;
+	}
+	return n;
+}
+
 static void
 pg_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -119,7 +136,8 @@ pg_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	char peer[64];
 
 	net_peer(sa, peer, sizeof(peer));
-	if (f->unauthed >= PG_MAX_UNAUTHED) {
+	if (f->unauthed >= PG_MAX_UNAUTHED ||
+	    pg_front_unauthed_from(f, peer) >= PG_MAX_UNAUTHED_PER_ADDR) {
 		log_warn("too many connections logging in proto=postgres "
 			 "peer=%s",
 		    peer);

@@ -37,6 +37,11 @@
 #define PG_MSG_PEEK (64 * 1024) /* logged message text, at most */
 #define PG_AUTH_MSG_MAX 8192 /* messages while logging in */
 #define PG_MAX_UNAUTHED 64
+/* ... of them from one address: one source cannot lock the others out. */
+#define PG_MAX_UNAUTHED_PER_ADDR 32
+/* Seconds to say what a connection is (before TLS): less than the
+ * login's whole grace time. */
+#define PG_PREAMBLE_SECS 10
 #define PG_UPSTREAM_SECS 15 /* connect and log in to the target */
 #define PG_QLOG_BACKLOG ((size_t)4 << 20)
 #define PG_MSG_MAX 512 /* text shown to a person */

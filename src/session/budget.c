@@ -43,13 +43,13 @@ budget_addr(const char *peer, char *addr, size_t size)
 
 /* The slot of ADDR, or the least recently used one, made ADDR's. */
 static struct pw_source *
-budget_source(struct session_mgr *f, const char *addr, int64_t now)
+budget_slot(struct pw_source *tab, const char *addr, int64_t now, double burst)
 {
-	struct pw_source *s, *oldest = &f->pw_src[0];
+	struct pw_source *s, *oldest = &tab[0];
 	size_t i;
 
 	for (i = 0; i < SESSION_PW_SOURCES; i++) {
-		s = &f->pw_src[i];
+		s = &tab[i];
 		if (strcmp(s->addr, addr) == 0)
 			return s;
 		if (s->b.refill_us < oldest->b.refill_us)
@@ -57,7 +57,7 @@ budget_source(struct session_mgr *f, const char *addr, int64_t now)
 	}
 	memset(oldest, 0, sizeof(*oldest));
 	str_copy(oldest->addr, addr, sizeof(oldest->addr));
-	oldest->b.tokens = SESSION_PW_SOURCE_BURST;
+	oldest->b.tokens = burst;
 	oldest->b.refill_us = now;
 	return oldest;
 }
@@ -77,7 +77,7 @@ session_pw_budget(
 	char addr[64];
 
 	budget_addr(peer, addr, sizeof(addr));
-	*src = budget_source(f, addr, now);
+	*src = budget_slot(f->pw_src, addr, now, SESSION_PW_SOURCE_BURST);
 	if (!budget_take(&(*src)->b, SESSION_PW_SOURCE_RATE,
 		SESSION_PW_SOURCE_BURST, now))
 		return false;
@@ -100,6 +100,25 @@ session_pw_refused(struct pw_source *src)
 	if (src->audited_us != 0 && now - src->audited_us < BUDGET_AUDIT_US)
 		return 0;
 	src->audited_us = now;
+	n = src->refused;
+	src->refused = 0;
+	return n;
+}
+
+unsigned
+session_refusal_audit(struct session_mgr *m, const char *peer)
+{
+	int64_t now = clock_mono_us();
+	struct pw_source *src;
+	char addr[64];
+	unsigned n;
+
+	budget_addr(peer, addr, sizeof(addr));
+	src = budget_slot(m->refuse_src, addr, now, SESSION_REFUSE_BURST);
+	src->refused++;
+	if (!budget_take(
+		&src->b, SESSION_REFUSE_RATE, SESSION_REFUSE_BURST, now))
+		return 0;
 	n = src->refused;
 	src->refused = 0;
 	return n;

@@ -52,6 +52,11 @@ TAILQ_HEAD(session_list, session);
 #define SESSION_PW_SOURCE_RATE 2
 #define SESSION_PW_SOURCE_BURST 6
 #define SESSION_PW_SOURCES 256
+/* Refused logins before authentication: audited one by one at most
+ * SESSION_REFUSE_RATE a second per address (bursts of
+ * SESSION_REFUSE_BURST); the rest are counted into the next entry. */
+#define SESSION_REFUSE_RATE 2
+#define SESSION_REFUSE_BURST 20
 
 struct budget {
 	double tokens; /* checks that may run now */
@@ -71,6 +76,7 @@ struct session_mgr {
 	const struct config *cfg;
 	struct budget pw_all;
 	struct pw_source pw_src[SESSION_PW_SOURCES];
+	struct pw_source refuse_src[SESSION_PW_SOURCES];
 	struct session_list live;
 	struct session_list closing; /* closed; end not yet stored */
 	struct event *closing_ev; /* comes back for them */

@@ -273,8 +273,37 @@ sid=$(newest_session_id)
 wait_until session_ended "$sid" --timeout 5 ||
 	fail "session $sid lives on after a malformed message"
 
+log "a flood of refused connections does not flood the audit log"
+mark=$(audit_max_id)
+python3 - "$PG_GW_PORT" <<'PY'
+import socket, struct, sys
+port = int(sys.argv[1])
+body = struct.pack("!I", 196608) + b"user\0alice\0database\0pgdb\0\0"
+for _ in range(300):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(struct.pack("!I", len(body) + 4) + body)
+    try:
+        s.recv(4096)
+    except OSError:
+        pass
+    s.close()
+PY
+n=$(sql "select count(*) from audit where id > $mark")
+log "300 plaintext refusals made $n audit entries"
+((n > 0)) || fail "the refusals were not audited at all"
+((n < 100)) || fail "300 refusals made $n audit entries (rate limit)"
+# Once the address may be audited again, the next entry counts the
+# refusals folded into it.
+one_more_counted() {
+	pg_probe alice pgdb /nonexistent /nonexistent --plain >/dev/null
+	[[ "$(sql "select detail from audit where id > $mark
+		order by id desc limit 1")" == *"earlier refusals from this address"* ]]
+}
+wait_until one_more_counted --timeout 10 ||
+	fail "no audit entry counts the refusals that were folded"
+
 log "out of file descriptors: the listener pauses instead of spinning"
-prlimit --pid "$PIMGATED_PID" --nofile=48: ||
+prlimit --pid "$PIMGATED_PID" --nofile=32: ||
 	fail "cannot lower pimgated's open-files limit"
 # Hold 60 idle connections (more than the descriptors left), measure the
 # daemon's CPU time over 2 s, then let them go.
