@@ -245,7 +245,7 @@ status_database_lines(const struct selfsvc_ctx *ctx, const char *target,
 	    ctx->user, host, target, ctx->user, ctx->user);
 	selfsvc_line(out,
 	    "    psql \"host=%s%s user=%s dbname=%s sslmode=verify-full "
-	    "sslrootcert=pimgate-ca.crt sslcert=%s.crt sslkey=%s.key\"",
+	    "sslrootcert=ca.crt sslcert=%s.crt sslkey=%s.key\"",
 	    host, pgport, ctx->user, target, ctx->user, ctx->user);
 }
 
