@@ -41,11 +41,15 @@ int ca_issue_server(struct ca *ca, const char *names, const char *cert_path,
 /* Signs the PKCS#10 request CSR (PEM text, LEN bytes, at most CA_CSR_MAX)
  * as a client certificate "CN=USER, O=pimgate, OU=TARGET", valid from
  * NOT_BEFORE to NOT_AFTER, with extended key usage clientAuth and a new
- * random serial. The request must be well-formed, carry a valid
- * self-signature and an RSA (2048 bits or more), EC P-256/P-384 or
- * Ed25519 key; the names it asks for are ignored. On PIM_OK *PEM is the
- * certificate (malloc'd, NUL-terminated) and SERIAL its serial in
- * lower-case hex; PIM_EINVAL with a reason in ERR for a bad request. */
+ * random serial. CSR must hold exactly one PEM block, the request, with
+ * only white space after it. The request must be well-formed, carry a
+ * valid self-signature and an RSA (2048 bits or more), EC P-256/P-384 or
+ * Ed25519 key. If its subject has a CN, every CN must be exactly USER (a
+ * request made for another person is refused); a subject without a CN
+ * is accepted, and the other names and extensions it asks for are
+ * ignored. On PIM_OK *PEM is the certificate (malloc'd, NUL-terminated)
+ * and SERIAL its serial in lower-case hex; PIM_EINVAL with a reason in
+ * ERR for a bad request. */
 int ca_sign_client(struct ca *ca, const char *csr, size_t len, const char *user,
     const char *target, int64_t not_before, int64_t not_after, char **pem,
     char serial[STORE_SERIAL_MAX], char *err, size_t errlen);

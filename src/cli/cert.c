@@ -121,12 +121,52 @@ cmd_cert_issue(struct cli_ctx *ctx, int argc, char **argv)
 
 /* ---- list ---- */
 
-static const char *
-cert_state(const struct store_cert *c, int64_t now)
+/* A listed certificate and its state at the time of listing. */
+struct cert_item {
+	struct store_cert c;
+	const char *state;
+};
+
+/* The state of C at NOW: revoked, expired, ended (the grant it was
+ * issued under no longer holds: policy_cert_accept, asked about C's own
+ * user and target once revocation and expiry are ruled out, refuses
+ * nothing else) or valid. PIM_ESTORE if the store fails. */
+static int
+cert_state(
+    struct store *st, const struct store_cert *c, int64_t now, const char **out)
 {
-	if (c->revoked != 0)
-		return "revoked";
-	return now >= c->not_after ? "expired" : "valid";
+	char reason[POLICY_REASON_MAX];
+	int64_t at = now < c->not_before ? c->not_before : now;
+	int rc;
+
+	if (c->revoked != 0) {
+		*out = "revoked";
+		return PIM_OK;
+	}
+	if (now >= c->not_after) {
+		*out = "expired";
+		return PIM_OK;
+	}
+	rc = policy_cert_accept(
+	    st, c->serial, c->user, c->target, at, reason, sizeof(reason));
+	if (rc != PIM_OK && rc != PIM_EDENIED)
+		return rc;
+	*out = rc == PIM_OK ? "valid" : "ended";
+	return PIM_OK;
+}
+
+/* Sets the state of every certificate of V at NOW. */
+static int
+cert_states(struct store *st, struct cli_vec *v, int64_t now)
+{
+	int rc = PIM_OK;
+
+	for (size_t i = 0; rc == PIM_OK && i < v->n; i++) {
+		struct cert_item *it = cli_vec_at(v, i);
+
+		rc = cert_state(st, &it->c, now, &it->state);
+	}
+	return rc;
 }
 
 /* "activation 12" or "assignment 3". */
@@ -144,17 +184,21 @@ cert_grant(const struct store_cert *c, char *buf, size_t size)
 static int
 cert_collect(const struct store_cert *c, void *arg)
 {
-	return cli_vec_push(arg, c);
+	struct cert_item it = {*c, NULL};
+
+	return cli_vec_push(arg, &it);
 }
 
 static json_t *
-cert_json(const struct store_cert *c, int64_t now)
+cert_json(const struct cert_item *it)
 {
+	const struct store_cert *c = &it->c;
+
 	return json_pack("{sI ss so so ss sI sI so so so so so}", "id",
 	    (json_int_t)c->id, "serial", c->serial, "user",
 	    cli_json_text(c->user), "target", cli_json_text(c->target), "state",
-	    cert_state(c, now), "activation", (json_int_t)c->activation_id,
-	    "assignment", (json_int_t)c->assignment_id, "not_before",
+	    it->state, "activation", (json_int_t)c->activation_id, "assignment",
+	    (json_int_t)c->assignment_id, "not_before",
 	    cli_json_instant(c->not_before), "not_after",
 	    cli_json_instant(c->not_after), "issued_by",
 	    cli_json_text(c->issued_by), "created",
@@ -163,28 +207,28 @@ cert_json(const struct store_cert *c, int64_t now)
 }
 
 static int
-cert_list_json(const struct cli_vec *v, int64_t now)
+cert_list_json(const struct cli_vec *v)
 {
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr != NULL && i < v->n; i++)
-		cli_json_push(&arr, cert_json(cli_vec_at(v, i), now));
+		cli_json_push(&arr, cert_json(cli_vec_at(v, i)));
 	return cli_json_print(arr);
 }
 
 static int
-cert_list_text(const struct cli_vec *v, int64_t now)
+cert_list_text(const struct cli_vec *v)
 {
 	struct cli_table *t = cli_table_new(7, "SERIAL", "USER", "TARGET",
 	    "STATE", "NOT AFTER", "GRANT", "ISSUED BY");
 
 	for (size_t i = 0; t != NULL && i < v->n; i++) {
-		const struct store_cert *c = cli_vec_at(v, i);
+		const struct cert_item *it = cli_vec_at(v, i);
+		const struct store_cert *c = &it->c;
 		char end[32], grant[48];
 
 		cert_grant(c, grant, sizeof(grant));
-		cli_table_add(t, c->serial, c->user, c->target,
-		    cert_state(c, now),
+		cli_table_add(t, c->serial, c->user, c->target, it->state,
 		    cli_instant(c->not_after, end, sizeof(end)), grant,
 		    c->issued_by);
 	}
@@ -204,7 +248,7 @@ cmd_cert_list(struct cli_ctx *ctx, int argc, char **argv)
 	    {"--json", CLI_OPT_FLAG, &json},
 	    {NULL, 0, NULL},
 	};
-	struct cli_vec v = {.size = sizeof(struct store_cert)};
+	struct cli_vec v = {.size = sizeof(struct cert_item)};
 	struct store *st;
 	int rc;
 
@@ -214,12 +258,14 @@ cmd_cert_list(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc != CLI_OK || cli_store(ctx, &st) != CLI_OK)
 		return rc != CLI_OK ? rc : CLI_FAIL;
 	rc = store_cert_list(st, user, cert_collect, &v);
+	if (rc == PIM_OK)
+		rc = cert_states(st, &v, clock_now());
 	if (rc != PIM_OK)
 		rc = cli_store_fail(ctx, rc, "cannot list the certificates");
 	else if (json)
-		rc = cert_list_json(&v, clock_now());
+		rc = cert_list_json(&v);
 	else
-		rc = cert_list_text(&v, clock_now());
+		rc = cert_list_text(&v);
 	cli_vec_free(&v);
 	return rc;
 }

@@ -2,7 +2,10 @@
  * for how long (policy_cert_window), and whether one presented to the
  * PostgreSQL front end still stands (policy_cert_accept). The admission
  * rule itself is policy_admit's; certificates never outlive the grant
- * that allowed them, nor POLICY_CERT_MAX_SECS. */
+ * that allowed them, nor POLICY_CERT_MAX_SECS: a certificate whose
+ * activation ended early (deactivated, revoked) or whose assignment was
+ * removed is refused, even while another grant would admit its user. */
+#include <stdio.h>
 #include <string.h>
 
 #include "pimgate/err.h"
@@ -133,6 +136,98 @@ cert_check(const struct store_cert *c, const char *user, const char *target,
 	return PIM_OK;
 }
 
+/* Activation X, recorded as C's grant, still holds at NOW: active and
+ * begun, and NOW before its end. One marked expired is judged by its end
+ * alone, so that a past NOW (a session's start) inside its window holds:
+ * the end itself is the session deadline's business. */
+static bool
+cert_act_holds(
+    const struct store_activation *x, const struct store_cert *c, int64_t now)
+{
+	if (x->user_id != c->user_id)
+		return false;
+	if (x->state != ACT_ACTIVE && x->state != ACT_EXPIRED)
+		return false;
+	return x->start <= now && now < x->end;
+}
+
+/* Assignment A, recorded as C's grant, still holds at NOW. */
+static bool
+cert_assign_holds(
+    const struct store_assignment *a, const struct store_cert *c, int64_t now)
+{
+	return a->user_id == c->user_id && a->kind == ASSIGN_ACTIVE &&
+	       a->start <= now && (a->end == 0 || now < a->end);
+}
+
+/* Whether the grant C was issued under still holds at NOW (*HOLDS). */
+static int
+cert_grant_holds(
+    struct store *st, const struct store_cert *c, int64_t now, bool *holds)
+{
+	struct store_activation x;
+	struct store_assignment a;
+	int r;
+
+	*holds = false;
+	if (c->activation_id != 0) {
+		r = store_activation_get(st, c->activation_id, &x);
+		if (r == PIM_OK)
+			*holds = cert_act_holds(&x, c, now);
+	} else if (c->assignment_id != 0) {
+		r = store_assignment_get(st, c->assignment_id, &a);
+		if (r == PIM_OK)
+			*holds = cert_assign_holds(&a, c, now);
+	} else {
+		return PIM_OK; /* no grant on record: none holds */
+	}
+	return r == PIM_ENOTFOUND ? PIM_OK : r;
+}
+
+/* The refusal for C, whose grant has ended, at NOW. If another grant
+ * admits its user, a new certificate is the remedy; if none does, the
+ * admission rule's reason follows instead (a new one would be refused). */
+static int
+cert_ended(struct store *st, const struct store_cert *c, int64_t now,
+    char *reason, size_t rlen)
+{
+	char what[64], why[POLICY_REASON_MAX];
+	struct admission adm;
+	int r;
+
+	if (c->activation_id != 0)
+		snprintf(what, sizeof(what), "activation %lld, which has ended",
+		    (long long)c->activation_id);
+	else
+		snprintf(
+		    what, sizeof(what), "an assignment that no longer holds");
+	r = policy_admit(st, c->user, c->target, now, &adm, why, sizeof(why));
+	if (r == PIM_OK)
+		return policy_refuse(reason, rlen,
+		    "this certificate was issued under %s; ask for a new one "
+		    "with the db-cert command",
+		    what);
+	if (r == PIM_ESTORE) {
+		policy_refuse(reason, rlen, "%s", why);
+		return r;
+	}
+	return policy_refuse(reason, rlen,
+	    "this certificate was issued under %s: %s", what, why);
+}
+
+/* The refusal for C if its grant has ended at NOW, or PIM_OK. */
+static int
+cert_check_grant(struct store *st, const struct store_cert *c, int64_t now,
+    char *reason, size_t rlen)
+{
+	bool holds;
+	int r = cert_grant_holds(st, c, now, &holds);
+
+	if (r != PIM_OK)
+		return policy_store_fail(st, r, reason, rlen);
+	return holds ? PIM_OK : cert_ended(st, c, now, reason, rlen);
+}
+
 int
 policy_cert_accept(struct store *st, const char *serial, const char *user,
     const char *target, int64_t now, char *reason, size_t rlen)
@@ -151,5 +246,8 @@ policy_cert_accept(struct store *st, const char *serial, const char *user,
 		    "this certificate was not issued by this bastion");
 	if (r != PIM_OK)
 		return policy_store_fail(st, r, reason, rlen);
-	return cert_check(&c, user, target, now, reason, rlen);
+	r = cert_check(&c, user, target, now, reason, rlen);
+	if (r == PIM_OK)
+		r = cert_check_grant(st, &c, now, reason, rlen);
+	return r;
 }

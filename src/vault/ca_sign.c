@@ -1,9 +1,10 @@
 /* Client certificates: a person's PKCS#10 request in, a short-lived
- * certificate "O=pimgate, OU=TARGET, CN=USER" out. Only the request's
- * public key is used (after its self-signature is checked); the names
- * and extensions it asks for are ignored. The certificate starts
- * CA_SKEW_SECS before the instant asked for (clock skew) and ends exactly
- * at the end asked for. */
+ * certificate "O=pimgate, OU=TARGET, CN=USER" out. The input must hold
+ * exactly one PEM block, the request; its public key is used (after its
+ * self-signature is checked), and a CN it names must be USER (a request
+ * made for someone else is refused); its other names and its extensions
+ * are ignored. The certificate starts CA_SKEW_SECS before the instant
+ * asked for (clock skew) and ends exactly at the end asked for. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,12 +26,63 @@
 
 #define CA_RSA_MIN_BITS 2048
 
-/* Parses the request in CSR (LEN bytes of PEM text). */
+/* The number of "-----BEGIN " lines in the LEN bytes at S. */
+static int
+ca_pem_blocks(const char *s, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+	const size_t n = sizeof(tag) - 1;
+	int count = 0;
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (memcmp(s + i, tag, n) == 0)
+			count++;
+	return count;
+}
+
+/* True if the LEN bytes at S are all white space. */
+static bool
+ca_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* The request just read from B must be the only PEM block of CSR (LEN
+ * bytes), with nothing but white space after its END line. */
+static int
+ca_csr_alone(const char *csr, size_t len, BIO *b, char *err, size_t errlen)
+{
+	const char *rest = NULL;
+	long left = BIO_get_mem_data(b, &rest);
+
+	if (ca_pem_blocks(csr, len) > 1) {
+		str_copy(err,
+		    "the input holds more than one PEM block: give exactly "
+		    "one certificate request",
+		    errlen);
+		return PIM_EINVAL;
+	}
+	if (left > 0 && !ca_blank(rest, (size_t)left)) {
+		str_copy(err,
+		    "the input goes on after the request's END line: give "
+		    "exactly one certificate request",
+		    errlen);
+		return PIM_EINVAL;
+	}
+	return PIM_OK;
+}
+
+/* Parses the request in CSR (LEN bytes of PEM text), which must be
+ * its only content. */
 static int
 ca_csr_read(
     const char *csr, size_t len, X509_REQ **req, char *err, size_t errlen)
 {
 	BIO *b;
+	int rc;
 
 	*req = NULL;
 	if (csr == NULL || len == 0) {
@@ -46,13 +98,74 @@ ca_csr_read(
 	b = BIO_new_mem_buf(csr, (int)len);
 	if (b != NULL)
 		*req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-	BIO_free(b);
 	ERR_clear_error();
 	if (*req == NULL) {
+		BIO_free(b);
 		str_copy(err,
 		    "this is not a PEM certificate request (-----BEGIN "
 		    "CERTIFICATE REQUEST-----); make one with openssl req -new",
 		    errlen);
+		return PIM_EINVAL;
+	}
+	rc = ca_csr_alone(csr, len, b, err, errlen);
+	BIO_free(b);
+	if (rc != PIM_OK) {
+		X509_REQ_free(*req);
+		*req = NULL;
+	}
+	return rc;
+}
+
+/* ENTRY's value as a NUL-terminated UTF-8 string (OPENSSL_malloc'd), or
+ * NULL if it cannot be read or holds a NUL. */
+static char *
+ca_entry_text(const X509_NAME_ENTRY *entry)
+{
+	unsigned char *utf8 = NULL;
+	int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+
+	if (n < 0 || utf8 == NULL || memchr(utf8, '\0', (size_t)n) != NULL) {
+		OPENSSL_free(utf8);
+		ERR_clear_error();
+		return NULL;
+	}
+	return (char *)utf8;
+}
+
+/* CN (as ca_entry_text gave it) for people to read, into BUF. */
+static void
+ca_cn_shown(const char *cn, char *buf, size_t size)
+{
+	if (cn == NULL)
+		str_copy(buf, "an unreadable name", size);
+	else if (cn[0] == '\0')
+		str_copy(buf, "an empty name", size);
+	else
+		str_sanitize(buf, size, cn);
+}
+
+/* Every CN the request names must be USER; a request naming none is
+ * taken (its subject is not used). */
+static int
+ca_csr_subject(X509_REQ *req, const char *user, char *err, size_t errlen)
+{
+	const X509_NAME *name = X509_REQ_get_subject_name(req);
+	char shown[64];
+	char *cn;
+	int i = -1;
+
+	while ((i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) >= 0) {
+		cn = ca_entry_text(X509_NAME_get_entry(name, i));
+		if (cn != NULL && strcmp(cn, user) == 0) {
+			OPENSSL_free(cn);
+			continue;
+		}
+		ca_cn_shown(cn, shown, sizeof(shown));
+		OPENSSL_free(cn);
+		snprintf(err, errlen,
+		    "the request names %s, but the certificate would be for "
+		    "%s: make a request with -subj /CN=%s",
+		    shown, user, user);
 		return PIM_EINVAL;
 	}
 	return PIM_OK;
@@ -191,6 +304,8 @@ ca_sign_client(struct ca *ca, const char *csr, size_t len, const char *user,
 		rc = ca_csr_read(csr, len, &req, err, errlen);
 	if (rc == PIM_OK)
 		rc = ca_csr_key(req, &rsa, err, errlen);
+	if (rc == PIM_OK)
+		rc = ca_csr_subject(req, user, err, errlen);
 	if (rc != PIM_OK)
 		goto out;
 	x = ca_client_make(ca, req, rsa, user, target, not_before, not_after);

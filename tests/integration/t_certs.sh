@@ -4,8 +4,10 @@
 # certificate (signed by the bastion CA); pimctl ca cert prints the CA;
 # pimctl cert issue refuses without an activation and issues one valid no
 # longer than it; ssh alice@bastion db-cert TARGET < FILE.csr does the
-# same over self-service, refusing garbage and oversized input; revoke
-# and list; pimgated will not start without its CA.
+# same over self-service, refusing garbage, oversized input, another
+# person's request and two requests at once; revoke and list, where a
+# certificate whose activation was revoked shows as ended; pimgated will
+# not start without its CA.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -23,6 +25,14 @@ perm_is() {
 # cert_epoch FILE: the notAfter of certificate FILE, epoch seconds.
 cert_epoch() {
 	date -u -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s
+}
+
+# cert_state SERIAL: the state `pimctl cert list --json` gives SERIAL.
+cert_state() {
+	pimctl cert list --json | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["serial"] == sys.argv[1]]
+print(rows[0]["state"] if rows else "")' "$1"
 }
 
 # add_pg_target NAME: a postgres target on a port nothing listens on
@@ -115,9 +125,28 @@ assert_contains "$ERR" "larger than 16 KiB" "oversized refusal"
 run_capture sshhost gw_ssh alice db-cert host1 <"$T/alice.csr"
 ((RC != 0)) || fail "db-cert issued a certificate for an SSH host"
 assert_contains "$ERR" "is an SSH host" "SSH host refusal"
+
+log "db-cert refuses another person's request and two requests at once"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/bob.key" -subj /CN=bob -out "$T/bob.csr" 2>/dev/null
+run_capture othercsr gw_ssh alice db-cert clientsdb <"$T/bob.csr"
+((RC != 0)) || fail "db-cert issued alice a certificate on bob's request"
+assert_contains "$ERR" "the request names bob, but the certificate would \
+be for alice: make a request with -subj /CN=alice" "another person's request"
+[[ -z "$OUT" ]] || fail "a refused db-cert wrote to stdout: $OUT"
+cat "$T/alice.csr" "$T/bob.csr" >"$T/two.csr"
+run_capture twocsr gw_ssh alice db-cert clientsdb <"$T/two.csr"
+((RC != 0)) || fail "db-cert accepted two requests"
+assert_contains "$ERR" "give exactly one certificate request" \
+	"two requests refusal"
+run_capture othercli pimctl cert issue alice clientsdb --csr "$T/bob.csr"
+assert_eq 1 "$RC" "cert issue on bob's request for alice"
+assert_contains "$ERR" "the request names bob" "cert issue refusal"
 refusals=$(audit_refusals_since "$audit1")
 assert_contains "$refusals" "not a PEM certificate request" "audit"
 assert_contains "$refusals" "larger than 16 KiB" "audit"
+assert_contains "$refusals" "the request names bob" "audit"
+assert_contains "$refusals" "give exactly one certificate request" "audit"
 
 log "db-cert at the prompt says how to run it"
 run_capture prompt gw_ssh alice <<<$'db-cert clientsdb\nexit'
@@ -132,6 +161,24 @@ run_capture again pimctl cert revoke "$serial"
 assert_eq 1 "$RC" "revoking twice"
 run_capture badserial pimctl cert revoke not-hex
 assert_eq 2 "$RC" "a malformed serial"
+
+log "a certificate ends with the activation it was issued under"
+ssh_serial=$(openssl x509 -in "$T/alice-ssh.crt" -noout -serial | cut -d= -f2)
+ssh_serial=${ssh_serial,,}
+assert_eq valid "$(cert_state "$ssh_serial")" \
+	"state while activation $act holds"
+pimctl revoke "$act" >/dev/null
+pimctl activate alice dba --for 30m --reason "$TEST_NAME" >/dev/null
+assert_eq ended "$(cert_state "$ssh_serial")" \
+	"state once activation $act was revoked"
+assert_contains "$(pimctl cert list --user alice | grep "$ssh_serial")" \
+	" ended " "cert list's row"
+assert_eq revoked "$(cert_state "$serial")" "state of the revoked one"
+run_capture issue2 pimctl cert issue alice clientsdb --csr "$T/alice.csr"
+assert_eq 0 "$RC" "cert issue under the new activation (stderr: $ERR)"
+serial2=$(openssl x509 -in "$T/issue2.out" -noout -serial | cut -d= -f2)
+assert_eq valid "$(cert_state "${serial2,,}")" \
+	"state of one issued under the new activation"
 
 log "ca server-cert replaces the listener's certificate"
 pimctl ca server-cert --names db.example.test,127.0.0.2

@@ -1,9 +1,11 @@
-/* Unit tests for client certificates outside the CA: the store's rows,
+/* Unit tests for client certificates: the store's rows,
  * the policy (how long a certificate may last under an activation, a
  * permanent or a time-bound active assignment; refusals; acceptance of
- * a presented serial) and the one issuing path (selfsvc_cert_issue and
- * the db-cert command) with its audit events. A fresh store and CA in a
- * temporary directory and a fixed clock for every test. */
+ * a presented serial, which also needs the grant it was issued under to
+ * hold still), the CA's checks of the request (its CN, one PEM block) and
+ * the one issuing path (selfsvc_cert_issue and the db-cert command) with
+ * its audit events. A fresh store and CA in a temporary directory and a
+ * fixed clock for every test. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -123,9 +125,10 @@ fx_activation(struct fx *f, int64_t user, int64_t role, enum store_act_state s,
 	return id;
 }
 
-/* A PEM request (malloc'd) for a new EC P-256 key. */
+/* A PEM request (malloc'd) for a new EC P-256 key, with subject CN=CN
+ * (none if CN is NULL). */
 static char *
-fx_csr(void)
+fx_csr(const char *cn)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509_REQ *req = X509_REQ_new();
@@ -134,6 +137,12 @@ fx_csr(void)
 	long n;
 
 	assert_non_null(key);
+	if (cn != NULL)
+		assert_int_equal(
+		    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req),
+			"CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
+			0),
+		    1);
 	assert_int_equal(X509_REQ_set_pubkey(req, key), 1);
 	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
 	assert_int_equal(PEM_write_bio_X509_REQ(b, req), 1);
@@ -180,7 +189,7 @@ setup(void **state)
 	assert_int_equal(store_role_grant(f->st, f->ops, f->host1), PIM_OK);
 	assert_int_equal(
 	    store_role_grant(f->st, f->long_role, f->clientsdb), PIM_OK);
-	f->csr = fx_csr();
+	f->csr = fx_csr(NULL);
 	clock_set_fixed(T0);
 	*state = f;
 	return 0;
@@ -425,6 +434,10 @@ test_accept(void **state)
 	struct fx *f = *state;
 	struct store_cert c = cert_row("0a1b", "alice", f->alice);
 
+	/* Its grant: an activation that holds throughout. */
+	fx_assign(f, f->alice, f->dba, ASSIGN_ELIGIBLE, 0, 0);
+	c.activation_id =
+	    fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0 - H, T0 + 2 * H);
 	assert_int_equal(store_cert_add(f->st, &c), PIM_OK);
 	assert_int_equal(
 	    fx_accept(f, "0a1b", "alice", "clientsdb", T0), PIM_OK);
@@ -462,6 +475,250 @@ test_accept(void **state)
 	assert_int_equal(
 	    fx_accept(f, "0a1b", "alice", "clientsdb", T0 + 90), PIM_EDENIED);
 	fx_has(f->reason, "this certificate was revoked");
+}
+
+/* Issues a certificate to alice for clientsdb at NOW from F's request;
+ * returns its serial in SERIAL. */
+static void
+fx_issued(struct fx *f, int64_t now, char serial[STORE_SERIAL_MAX],
+    struct selfsvc_cert *c)
+{
+	int rc = selfsvc_cert_issue(f->st, f->ca, "alice", "clientsdb", f->csr,
+	    strlen(f->csr), "alice", NULL, now, c, f->reason,
+	    sizeof(f->reason));
+
+	if (rc != PIM_OK)
+		fail_msg("issue gave %d: %s", rc, f->reason);
+	snprintf(serial, STORE_SERIAL_MAX, "%s", c->serial);
+	free(c->pem);
+	c->pem = NULL;
+}
+
+/* A certificate issued under activation 1 is refused once activation 1
+ * has been deactivated: with the admission rule's reason while nothing
+ * else admits alice, and though activation 2 of the same role does; one
+ * issued under activation 2 is accepted. */
+static void
+test_accept_deactivated(void **state)
+{
+	struct fx *f = *state;
+	char one[STORE_SERIAL_MAX], two[STORE_SERIAL_MAX];
+	struct admission adm;
+	struct selfsvc_cert c;
+	int64_t a1, a2;
+
+	fx_assign(f, f->alice, f->dba, ASSIGN_ELIGIBLE, 0, 0);
+	a1 = fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0, T0 + 2 * H);
+	fx_issued(f, T0, one, &c);
+	assert_int_equal(c.activation_id, a1);
+	assert_int_equal(
+	    fx_accept(f, one, "alice", "clientsdb", T0 + 60), PIM_OK);
+
+	assert_int_equal(policy_deactivate(f->st, a1, "alice", T0 + H,
+			     f->reason, sizeof(f->reason)),
+	    PIM_OK);
+	assert_int_equal(
+	    fx_accept(f, one, "alice", "clientsdb", T0 + H + 1), PIM_EDENIED);
+	assert_string_equal(f->reason,
+	    "this certificate was issued under activation 1, which has "
+	    "ended: activation 1 of role dba was deactivated; run 'activate "
+	    "dba'");
+
+	a2 = fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0 + H, T0 + 3 * H);
+	window(f, "clientsdb", T0 + H + 60, PIM_OK, &adm);
+	assert_int_equal(adm.activation_id, a2);
+
+	assert_int_equal(
+	    fx_accept(f, one, "alice", "clientsdb", T0 + H + 60), PIM_EDENIED);
+	assert_string_equal(f->reason,
+	    "this certificate was issued under activation 1, which has "
+	    "ended; ask for a new one with the db-cert command");
+	/* Also as of an instant before the deactivation (a session's
+	 * start): the activation's state says it has ended. */
+	assert_int_equal(
+	    fx_accept(f, one, "alice", "clientsdb", T0 + 60), PIM_EDENIED);
+
+	fx_issued(f, T0 + H + 60, two, &c);
+	assert_int_equal(c.activation_id, a2);
+	assert_int_equal(
+	    fx_accept(f, two, "alice", "clientsdb", T0 + H + 120), PIM_OK);
+}
+
+/* Revoked by an admin: the same, with another activation live. */
+static void
+test_accept_revoked_activation(void **state)
+{
+	struct fx *f = *state;
+	char serial[STORE_SERIAL_MAX];
+	struct selfsvc_cert c;
+	int64_t a1;
+
+	fx_assign(f, f->alice, f->dba, ASSIGN_ELIGIBLE, 0, 0);
+	a1 = fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0, T0 + 2 * H);
+	fx_issued(f, T0, serial, &c);
+	fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0 + 60, T0 + 4 * H);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 120), PIM_OK);
+	assert_int_equal(store_activation_transition(
+			     f->st, a1, ACT_ACTIVE, ACT_REVOKED, T0 + 300),
+	    PIM_OK);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 360), PIM_EDENIED);
+	fx_has(f->reason, "issued under activation 1, which has ended");
+}
+
+/* An activation that expires on time ends its certificate by the
+ * certificate's own end; as of an instant inside its window (a live
+ * session's start) the certificate still holds, so that a session is
+ * ended by its deadline, not by this check. */
+static void
+test_accept_activation_expired(void **state)
+{
+	struct fx *f = *state;
+	char serial[STORE_SERIAL_MAX];
+	struct selfsvc_cert c;
+	int n = 0;
+
+	fx_assign(f, f->alice, f->dba, ASSIGN_ELIGIBLE, 0, 0);
+	fx_activation(f, f->alice, f->dba, ACT_ACTIVE, T0, T0 + 2 * H);
+	fx_issued(f, T0, serial, &c);
+	assert_int_equal(
+	    store_activation_expire(f->st, T0 + 2 * H, &n), PIM_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 60), PIM_OK);
+	assert_int_equal(fx_accept(f, serial, "alice", "clientsdb", T0 + 2 * H),
+	    PIM_EDENIED);
+	fx_has(f->reason, "this certificate expired at");
+}
+
+/* A certificate issued under an active assignment is refused once the
+ * assignment is removed, even while another grant admits alice, and
+ * stays refused when the assignment is given again (a new one). With no
+ * grant left, the admission rule's reason follows. */
+static void
+test_accept_assignment_removed(void **state)
+{
+	struct fx *f = *state;
+	char serial[STORE_SERIAL_MAX];
+	struct selfsvc_cert c;
+	int64_t asg;
+
+	asg = fx_assign(f, f->alice, f->ops, ASSIGN_ACTIVE, 0, 0);
+	fx_issued(f, T0, serial, &c);
+	assert_int_equal(c.assignment_id, asg);
+	assert_int_equal(c.activation_id, 0);
+	fx_assign(f, f->alice, f->dba, ASSIGN_ACTIVE, 0, 0);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 60), PIM_OK);
+
+	assert_int_equal(
+	    store_assignment_remove(f->st, f->alice, f->ops), PIM_OK);
+	window(f, "clientsdb", T0 + 60, PIM_OK, NULL);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 60), PIM_EDENIED);
+	assert_string_equal(f->reason,
+	    "this certificate was issued under an assignment that no longer "
+	    "holds; ask for a new one with the db-cert command");
+
+	fx_assign(f, f->alice, f->ops, ASSIGN_ACTIVE, 0, 0);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 60), PIM_EDENIED);
+
+	assert_int_equal(
+	    store_assignment_remove(f->st, f->alice, f->ops), PIM_OK);
+	assert_int_equal(
+	    store_assignment_remove(f->st, f->alice, f->dba), PIM_OK);
+	assert_int_equal(
+	    fx_accept(f, serial, "alice", "clientsdb", T0 + 60), PIM_EDENIED);
+	assert_string_equal(f->reason,
+	    "this certificate was issued under an assignment that no longer "
+	    "holds: no role grants alice access to target clientsdb");
+}
+
+/* ---- the CA's checks of the request ---- */
+
+/* Signs CSR for alice on clientsdb; WANT is the return code. */
+static int
+ca_sign(struct fx *f, const char *csr, int want)
+{
+	char serial[STORE_SERIAL_MAX], *pem = NULL;
+	int rc = ca_sign_client(f->ca, csr, strlen(csr), "alice", "clientsdb",
+	    T0, T0 + H, &pem, serial, f->reason, sizeof(f->reason));
+
+	if (rc != want)
+		fail_msg("ca_sign_client gave %d, want %d: %s", rc, want,
+		    rc == PIM_OK ? "" : f->reason);
+	if (rc != PIM_OK)
+		assert_null(pem);
+	free(pem);
+	return rc;
+}
+
+/* A request naming someone else is refused; naming alice, or nobody, is
+ * taken. */
+static void
+test_ca_subject(void **state)
+{
+	struct fx *f = *state;
+	char *bob = fx_csr("bob"), *alice = fx_csr("alice");
+	char *upper = fx_csr("Alice");
+
+	ca_sign(f, bob, PIM_EINVAL);
+	assert_string_equal(f->reason,
+	    "the request names bob, but the certificate would be for alice: "
+	    "make a request with -subj /CN=alice");
+	ca_sign(f, upper, PIM_EINVAL);
+	fx_has(f->reason, "the request names Alice");
+	ca_sign(f, alice, PIM_OK);
+	ca_sign(f, f->csr, PIM_OK);
+	free(bob);
+	free(alice);
+	free(upper);
+}
+
+/* A copy of A followed by B (malloc'd). */
+static char *
+fx_join(const char *a, const char *b)
+{
+	char *s = malloc(strlen(a) + strlen(b) + 1);
+
+	assert_non_null(s);
+	strcpy(s, a);
+	strcat(s, b);
+	return s;
+}
+
+/* Exactly one PEM block, the request, and only white space after it. */
+static void
+test_ca_one_block(void **state)
+{
+	struct fx *f = *state;
+	char *other = fx_csr("alice");
+	char *two = fx_join(f->csr, other);
+	char *cert_first = fx_join(ca_cert_pem(f->ca), f->csr);
+	char *trailing = fx_join(f->csr, "rm -rf /\n");
+	char *blank = fx_join(f->csr, "\n \t\r\n");
+	char *lead = fx_join("Subject: CN=alice\n", f->csr);
+
+	ca_sign(f, two, PIM_EINVAL);
+	assert_string_equal(f->reason, "the input holds more than one PEM "
+				       "block: give exactly one certificate "
+				       "request");
+	ca_sign(f, cert_first, PIM_EINVAL);
+	fx_has(f->reason, "give exactly one certificate request");
+	ca_sign(f, trailing, PIM_EINVAL);
+	assert_string_equal(f->reason, "the input goes on after the request's "
+				       "END line: give exactly one "
+				       "certificate request");
+	ca_sign(f, blank, PIM_OK);
+	ca_sign(f, lead, PIM_OK);
+	free(other);
+	free(two);
+	free(cert_first);
+	free(trailing);
+	free(blank);
+	free(lead);
 }
 
 /* ---- issuing: selfsvc_cert_issue and db-cert ---- */
@@ -593,6 +850,7 @@ test_db_cert_command(void **state)
 	struct fx *f = *state;
 	struct selfsvc_out out, notes;
 	char *argv[] = {(char *)"db-cert", (char *)"clientsdb", NULL};
+	char *bob = fx_csr("bob");
 
 	assert_true(selfsvc_reads_input(2, argv));
 	argv[1] = (char *)"--help";
@@ -623,6 +881,17 @@ test_db_cert_command(void **state)
 	selfsvc_out_free(&out);
 	selfsvc_out_free(&notes);
 
+	/* Another person's request: refused and audited, nothing issued. */
+	db_cert(f, "clientsdb", bob, SELFSVC_REFUSED, &out, &notes);
+	fx_has(out.buf, "the request names bob, but the certificate would "
+			"be for alice: make a request with -subj /CN=alice");
+	assert_null(notes.buf);
+	fx_audit(f);
+	assert_string_equal(f->last.outcome, "refused");
+	fx_has(f->last.detail, "the request names bob");
+	selfsvc_out_free(&out);
+	free(bob);
+
 	/* Garbage, an SSH host, a malformed name. */
 	db_cert(f, "clientsdb", "garbage\n", SELFSVC_REFUSED, &out, &notes);
 	fx_has(out.buf, "not a PEM certificate request");
@@ -647,6 +916,12 @@ main(void)
 	    FX_TEST(test_window_time_bound),
 	    FX_TEST(test_window_refusals),
 	    FX_TEST(test_accept),
+	    FX_TEST(test_accept_deactivated),
+	    FX_TEST(test_accept_revoked_activation),
+	    FX_TEST(test_accept_activation_expired),
+	    FX_TEST(test_accept_assignment_removed),
+	    FX_TEST(test_ca_subject),
+	    FX_TEST(test_ca_one_block),
 	    FX_TEST(test_issue),
 	    FX_TEST(test_db_cert_command),
 	};
