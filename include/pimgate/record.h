@@ -160,6 +160,10 @@ int qlog_query(struct cast_writer *w, int64_t now_ms, const char *sql,
 int qlog_parse(struct cast_writer *w, int64_t now_ms, const char *statement,
     const char *sql, size_t len, size_t full_len, int params);
 int qlog_complete(struct cast_writer *w, int64_t now_ms, const char *tag);
+/* Prints the query log at PATH for people to read, one line per event,
+ * control characters made harmless. PIM_OK, PIM_EIO or PIM_EINVAL (not a
+ * query log: ERR says why). */
+int qlog_print(const char *path, FILE *out, char *err, size_t errlen);
 /* A FunctionCall of the function with OID, given ARGS arguments. */
 int qlog_function(
     struct cast_writer *w, int64_t now_ms, uint32_t oid, int args);

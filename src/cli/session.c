@@ -125,7 +125,16 @@ replay_collect(const char *path, void *arg)
 	return PIM_OK;
 }
 
-/* Plays PATH (relative paths are under the recordings directory). */
+static bool
+str_ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), m = strlen(end);
+
+	return n >= m && strcmp(s + n - m, end) == 0;
+}
+
+/* Plays PATH (relative paths are under the recordings directory); a
+ * database session's query log is printed. */
 static int
 replay_one(struct cli_ctx *ctx, const char *path, double speed)
 {
@@ -138,7 +147,10 @@ replay_one(struct cli_ctx *ctx, const char *path, double speed)
 	else
 		str_printf(
 		    full, sizeof(full), "%s/%s", ctx->cfg.recordings_dir, path);
-	rc = cast_play(full, speed, stdout, err, sizeof(err));
+	if (str_ends_with(full, ".jsonl"))
+		rc = qlog_print(full, stdout, err, sizeof(err));
+	else
+		rc = cast_play(full, speed, stdout, err, sizeof(err));
 	fflush(stdout);
 	if (rc != PIM_OK)
 		return cli_fail("cannot play %s: %s", full,

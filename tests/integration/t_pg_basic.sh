@@ -206,3 +206,17 @@ run_capture plain gw_psql alice pgplain "$CERT" "$KEY" -At -c "SELECT 1"
 ((RC != 0)) || fail "pimgate sent a password in clear text: $OUT"
 assert_match "$ERR" "clear text" "why pgplain was refused"
 log "pgplain refused: $(tail -n 1 <<<"$ERR")"
+
+log "pimctl replay prints a database session's query log, harmlessly"
+before=$(newest_session_id)
+run_capture esc gw_psql alice pgdb "$db_cert" "$db_key" -At \
+	-c "$(printf 'SELECT 7 AS seven -- \033[31mred\033[0m')"
+assert_eq 0 "$RC" "a query with escape bytes (stderr: $ERR)"
+sid=$(wait_new_session "$before")
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
+run_capture replay pimctl replay "$sid"
+assert_eq 0 "$RC" "pimctl replay of a database session (stderr: $ERR)"
+assert_match "$OUT" "query +SELECT 7 AS seven -- \\?\\[31mred" \
+	"the replayed query"
+assert_match "$OUT" "complete +SELECT 1" "the replayed command tag"
+[[ "$OUT" != *$'\033'* ]] || fail "pimctl replay printed an escape byte"
