@@ -71,6 +71,7 @@ pgconn_free(struct pgconn *c)
 {
 	pgconn_authed(c);
 	pgconn_free_events(c);
+	pg_relay_free(c);
 	pgconn_wipe_secret(c);
 	scram_free(c->scram);
 	if (c->up != NULL)

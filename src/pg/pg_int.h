@@ -35,6 +35,10 @@
 #define PG_RELAY_BUF (256 * 1024) /* per direction */
 #define PG_STARTUP_MAX 10000 /* as PostgreSQL's own limit */
 #define PG_MSG_PEEK (64 * 1024) /* logged message text, at most */
+/* A longer Query is logged as its head and its tail, so that padding
+ * cannot push the statement out of the log. */
+#define PG_LONG_HEAD (32 * 1024)
+#define PG_LONG_TAIL (31 * 1024)
 #define PG_AUTH_MSG_MAX 8192 /* messages while logging in */
 #define PG_MAX_UNAUTHED 64
 /* ... of them from one address: one source cannot lock the others out. */
@@ -98,6 +102,13 @@ enum pg_state {
 struct pgdir {
 	size_t remain; /* bytes of the current message still to move */
 	int64_t bytes;
+	/* A Query too long to log whole, while it streams: its first
+	 * PG_LONG_HEAD bytes, and its last PG_LONG_TAIL so far. */
+	unsigned char *long_head;
+	size_t long_head_len;
+	size_t long_full; /* the query's length */
+	unsigned char long_tail[PG_LONG_TAIL];
+	size_t long_tail_len;
 };
 
 /* The upstream login. */
@@ -196,6 +207,8 @@ void pg_relay_pump(struct pgconn *c);
 /* The session ends: FATAL 57P01 with MSG at the next message boundary. */
 void pg_relay_end(struct pgconn *c, const char *msg);
 void pg_relay_notice(struct pgconn *c, const char *msg);
+/* Frees what the relay holds for C (a long query's head). */
+void pg_relay_free(struct pgconn *c);
 /* The client closed: the upstream is told and C freed. */
 void pg_relay_client_gone(struct pgconn *c);
 /* The target closed: what it sent goes to the client, then C ends. */

@@ -2,6 +2,7 @@
  * target, with flow control, the query log, the cancel key handed to the
  * client, warnings and the end of the session at a message boundary. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
@@ -204,6 +205,75 @@ relay_key(struct pgconn *c, struct evbuffer *in, struct evbuffer *out,
 	return PIM_OK;
 }
 
+/* A Query longer than PG_MSG_PEEK begins: its head is kept, its tail
+ * gathered as it streams, and both are logged at its end. */
+static int
+relay_long_start(struct pgdir *d, const unsigned char *b, size_t body)
+{
+	d->long_head = malloc(PG_LONG_HEAD);
+	if (d->long_head == NULL)
+		return PIM_ENOMEM;
+	memcpy(d->long_head, b, PG_LONG_HEAD);
+	d->long_head_len = PG_LONG_HEAD;
+	d->long_full = body - 1; /* without the terminating NUL */
+	d->long_tail_len = 0;
+	return PIM_OK;
+}
+
+/* The N bytes about to stream from IN: keeps the last PG_LONG_TAIL. */
+static void
+relay_long_tail(struct pgdir *d, struct evbuffer *in, size_t n)
+{
+	struct evbuffer_ptr pos;
+	size_t take = n < PG_LONG_TAIL ? n : PG_LONG_TAIL;
+	size_t keep = PG_LONG_TAIL - take;
+
+	if (keep > d->long_tail_len)
+		keep = d->long_tail_len;
+	memmove(d->long_tail, d->long_tail + d->long_tail_len - keep, keep);
+	evbuffer_ptr_set(in, &pos, n - take, EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(in, &pos, d->long_tail + keep, take);
+	d->long_tail_len = keep + take;
+}
+
+/* The long Query has streamed: logs head, a mark, and tail. */
+static void
+relay_long_done(struct pgconn *c, struct pgdir *d)
+{
+	char mark[96];
+	size_t tail = d->long_tail_len, n, cut;
+	char *sql;
+	int rc;
+
+	if (tail > 0 && d->long_tail[tail - 1] == '\0')
+		tail--; /* the query's terminating NUL */
+	cut = d->long_full - d->long_head_len - tail;
+	n = (size_t)snprintf(mark, sizeof(mark),
+	    "\n-- [pimgate: %zu bytes left out of the log here] --\n", cut);
+	sql = malloc(d->long_head_len + n + tail);
+	if (sql != NULL) {
+		memcpy(sql, d->long_head, d->long_head_len);
+		memcpy(sql + d->long_head_len, mark, n);
+		memcpy(sql + d->long_head_len + n, d->long_tail, tail);
+		rc = qlog_query(c->qlog, clock_now_ms(), sql,
+		    d->long_head_len + n + tail, d->long_full);
+		if (rc == PIM_EIO)
+			c->qlog_failed = true;
+		relay_flush_soon(c);
+		free(sql);
+	}
+	free(d->long_head);
+	d->long_head = NULL;
+}
+
+void
+pg_relay_free(struct pgconn *c)
+{
+	free(c->c2s.long_head);
+	free(c->s2c.long_head);
+	c->c2s.long_head = c->s2c.long_head = NULL;
+}
+
 /* A watched message at the front of IN. Returns PIM_OK once it is
  * handled (its bytes moved, or set to stream via *REMAIN), PIM_EAGAIN
  * ... (as PIM_ENOTFOUND) while its first part is not all here. */
@@ -222,6 +292,12 @@ relay_watched(struct pgconn *c, bool c2s, struct evbuffer *in,
 		return PIM_ENOMEM;
 	if (!c2s && type == 'K')
 		return relay_key(c, in, out, m + 5, body);
+	if (c2s && type == 'Q' && body > PG_MSG_PEEK &&
+	    PG_LONG_HEAD + PG_LONG_TAIL < body) {
+		c->busy = true;
+		(c2s ? &c->c2s : &c->s2c)->remain = 5 + body;
+		return relay_long_start(&c->c2s, m + 5, body);
+	}
 	rc = relay_log(c, c2s, type, m + 5, peek, body);
 	if (rc == PIM_EIO)
 		c->qlog_failed = true;
@@ -266,9 +342,13 @@ relay_move(struct pgconn *c, bool c2s)
 			n = n < d->remain ? n : d->remain;
 			if (n == 0)
 				return;
+			if (d->long_head != NULL)
+				relay_long_tail(d, in, n);
 			evbuffer_remove_buffer(in, out, n);
 			d->remain -= n;
 			d->bytes += (int64_t)n;
+			if (d->remain == 0 && d->long_head != NULL)
+				relay_long_done(c, d);
 			continue;
 		}
 		if (!c2s && relay_boundary(c, out))

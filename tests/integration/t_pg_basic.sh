@@ -220,3 +220,19 @@ assert_match "$OUT" "query +SELECT 7 AS seven -- \\?\\[31mred" \
 	"the replayed query"
 assert_match "$OUT" "complete +SELECT 1" "the replayed command tag"
 [[ "$OUT" != *$'\033'* ]] || fail "pimctl replay printed an escape byte"
+
+log "a statement padded past the log's limit still shows its end"
+before=$(newest_session_id)
+pad=$(head -c 100000 /dev/zero | tr '\0' 'x')
+run_capture pad gw_psql alice pgdb "$db_cert" "$db_key" -At \
+	-c "/* $pad */ SELECT 'tail-' || count(*) FROM clients"
+assert_eq 0 "$RC" "a padded statement (stderr: $ERR)"
+assert_eq tail-5 "$OUT" "the padded statement's answer"
+sid=$(wait_new_session "$before")
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
+qlog_check "$(qlog_path "$sid")" "any(e.get('type') == 'query' and
+	e.get('truncated') is True and e.get('length', 0) > 100000 and
+	e['sql'].startswith('/* xxx') and
+	e['sql'].endswith(\"SELECT 'tail-' || count(*) FROM clients\") and
+	'bytes left out of the log here' in e['sql'] for e in ev)" \
+	"head and tail of the padded statement"
