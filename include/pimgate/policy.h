@@ -153,9 +153,10 @@ int policy_cert_window(struct store *st, const char *user, const char *target,
     size_t rlen);
 /* Whether the certificate with SERIAL, presented by a client that asks to
  * be USER on TARGET, is acceptable at NOW: issued by this bastion (a row
- * in the store), for USER and for TARGET, not revoked, not expired. The
- * admission rule is checked separately. PIM_OK, or PIM_EDENIED (or
- * PIM_ESTORE) with a reason the person can act on. */
+ * in the store), for USER and for TARGET, not revoked, not expired, and
+ * the grant it was issued under (the activation, or the assignment) still
+ * holds. The admission rule is checked separately. PIM_OK, or PIM_EDENIED
+ * (or PIM_ESTORE) with a reason the person can act on. */
 int policy_cert_accept(struct store *st, const char *serial, const char *user,
     const char *target, int64_t now, char *reason, size_t rlen);
 
