@@ -99,6 +99,7 @@ gw_psql alice pgdb "$T/alice-pg.crt" "$T/alice-pg.key" -c 'SELECT 1' || true
 say "The database session and its query log (one JSON line per event)"
 pimctl sessions
 sid=$(PIMGATE_ECHO=0 newest_session_id)
-head -n 4 "$STATE/recordings/$sid-1.jsonl"
+head -n 2 "$STATE/recordings/$sid-1.jsonl"
 echo "..."
-tail -n 2 "$STATE/recordings/$sid-1.jsonl"
+say "The same query log, as pimctl replay prints it"
+pimctl replay "$sid" | tail -n 5
