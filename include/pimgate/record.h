@@ -132,7 +132,9 @@ int cast_play(
  *   {"t":..,"type":"complete","tag":"SELECT 1"}
  *   {"t":..,"type":"error","severity":"ERROR","sqlstate":"42P01",
  *    "message":"relation \"x\" does not exist"}
- *   {"t":..,"type":"function","oid":2924,"args":1}   (a FunctionCall)
+ *   {"t":..,"type":"function","oid":2924,"args":4,
+ *    "arguments":"select ...\ntrue\nfalse\n"}   (a FunctionCall: its
+ *    text arguments one per line, "<binary N bytes>" or "NULL" for others)
  *   {"t":..,"type":"cancel"}   {"t":..,"type":"end","reason":"expired"}
  *
  * Text of any bytes is kept valid JSON (invalid UTF-8 becomes U+FFFD);
@@ -164,9 +166,10 @@ int qlog_complete(struct cast_writer *w, int64_t now_ms, const char *tag);
  * control characters made harmless. PIM_OK, PIM_EIO or PIM_EINVAL (not a
  * query log: ERR says why). */
 int qlog_print(const char *path, FILE *out, char *err, size_t errlen);
-/* A FunctionCall of the function with OID, given ARGS arguments. */
-int qlog_function(
-    struct cast_writer *w, int64_t now_ms, uint32_t oid, int args);
+/* A FunctionCall of the function with OID, given ARGS arguments, shown
+ * as TEXT (LEN bytes, cut at QLOG_SQL_MAX). */
+int qlog_function(struct cast_writer *w, int64_t now_ms, uint32_t oid, int args,
+    const char *text, size_t len);
 int qlog_error(struct cast_writer *w, int64_t now_ms, const char *severity,
     const char *sqlstate, const char *message);
 /* A bare event: "cancel", "end" (DETAIL_KEY "reason")...; DETAIL_KEY may

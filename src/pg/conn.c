@@ -114,7 +114,7 @@ pgconn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		pg_upstream_failed(c, "did not answer in time");
 		return;
 	}
-	log_info("login timed out proto=postgres peer=%s", c->peer);
+	log_verbose("login timed out proto=postgres peer=%s", c->peer);
 	pgconn_refuse(c, PG_SQLSTATE_AUTHZ,
 	    "pimgate: the login took too long; connect again");
 }
@@ -141,10 +141,8 @@ pgconn_refuse(struct pgconn *c, const char *sqlstate, const char *msg)
 {
 	struct evbuffer *out;
 
-	log_info("refused proto=postgres peer=%s user=%s target=%s "
-		 "sqlstate=%s",
-	    c->peer, c->user[0] ? c->user : "-", c->target[0] ? c->target : "-",
-	    sqlstate);
+	log_verbose(
+	    "refused proto=postgres peer=%s sqlstate=%s", c->peer, sqlstate);
 	if (c->cli == NULL) {
 		out = evbuffer_new();
 		if (out != NULL &&
@@ -268,7 +266,7 @@ pgconn_preamble(struct pgconn *c)
 		    "pimgate requires TLS: connect with sslmode=verify-full "
 		    "and the bastion's CA (pimctl ca cert)");
 	} else {
-		log_info("not a PostgreSQL client peer=%s", c->peer);
+		log_verbose("not a PostgreSQL client peer=%s", c->peer);
 		pgconn_free(c);
 	}
 }
@@ -758,7 +756,8 @@ pgconn_cli_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (c->state == PG_TLS)
-			log_info("tls handshake failed proto=postgres peer=%s",
+			log_verbose(
+			    "tls handshake failed proto=postgres peer=%s",
 			    c->peer);
 		if (c->state == PG_RELAY)
 			pg_relay_client_gone(c);

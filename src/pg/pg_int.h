@@ -40,9 +40,9 @@
 #define PG_LONG_HEAD (32 * 1024)
 #define PG_LONG_TAIL (31 * 1024)
 #define PG_AUTH_MSG_MAX 8192 /* messages while logging in */
-#define PG_MAX_UNAUTHED 64
+#define PG_MAX_UNAUTHED 256
 /* ... of them from one address: one source cannot lock the others out. */
-#define PG_MAX_UNAUTHED_PER_ADDR 32
+#define PG_MAX_UNAUTHED_PER_ADDR 16
 /* Seconds to say what a connection is (before TLS): less than the
  * login's whole grace time. */
 #define PG_PREAMBLE_SECS 10
@@ -106,7 +106,8 @@ struct pgdir {
 	 * PG_LONG_HEAD bytes, and its last PG_LONG_TAIL so far. */
 	unsigned char *long_head;
 	size_t long_head_len;
-	size_t long_full; /* the query's length */
+	size_t long_full; /* the message body's length, less its last NUL */
+	unsigned char long_type; /* 'Q' or 'P' */
 	unsigned char long_tail[PG_LONG_TAIL];
 	size_t long_tail_len;
 };

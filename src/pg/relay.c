@@ -89,11 +89,16 @@ relay_scan(struct evbuffer *in, bool c2s, size_t limit, size_t *run,
 	return *run > 0 ? SCAN_RUN : SCAN_NEED;
 }
 
-/* The argument count of a FunctionCall body B (PEEK bytes seen). */
+/* The arguments of a FunctionCall body B (PEEK bytes seen): function
+ * OID; int16 N format codes, int16 each; int16 argument count; each
+ * argument as int32 length (-1: NULL) and bytes. Writes them as text,
+ * one per line, into OUT; returns the argument count. */
 static int
-relay_function_args(const unsigned char *b, size_t peek)
+relay_function_args(const unsigned char *b, size_t peek, struct evbuffer *out)
 {
-	size_t nfmt, at;
+	size_t nfmt, at, i;
+	int nargs, fmt;
+	uint32_t len;
 
 	if (peek < 6)
 		return 0;
@@ -101,7 +106,46 @@ relay_function_args(const unsigned char *b, size_t peek)
 	at = 6 + 2 * nfmt;
 	if (peek < at + 2)
 		return 0;
-	return b[at] << 8 | b[at + 1];
+	nargs = b[at] << 8 | b[at + 1];
+	at += 2;
+	for (i = 0; i < (size_t)nargs && at + 4 <= peek; i++) {
+		len = pg_get_u32(b + at);
+		at += 4;
+		fmt = nfmt == 0	  ? 0
+		      : nfmt == 1 ? (b[6] << 8 | b[7])
+		      : i < nfmt  ? (b[6 + 2 * i] << 8 | b[7 + 2 * i])
+				  : 0;
+		if (len == 0xffffffffu) {
+			evbuffer_add_printf(out, "NULL\n");
+		} else if (fmt != 0) {
+			evbuffer_add_printf(out, "<binary %u bytes>\n", len);
+			at += len;
+		} else {
+			size_t n = len < peek - at ? len : peek - at;
+
+			evbuffer_add(out, b + at, n);
+			evbuffer_add(out, "\n", 1);
+			at += len;
+		}
+	}
+	return nargs;
+}
+
+/* Logs a FunctionCall with its arguments. */
+static int
+relay_log_function(
+    struct pgconn *c, int64_t now, const unsigned char *b, size_t peek)
+{
+	struct evbuffer *text = evbuffer_new();
+	int nargs, rc;
+
+	if (text == NULL)
+		return PIM_ENOMEM;
+	nargs = relay_function_args(b, peek, text);
+	rc = qlog_function(c->qlog, now, peek >= 4 ? pg_get_u32(b) : 0, nargs,
+	    (const char *)evbuffer_pullup(text, -1), evbuffer_get_length(text));
+	evbuffer_free(text);
+	return rc;
 }
 
 /* Logs Parse: statement name, query text, parameter types. */
@@ -151,12 +195,8 @@ relay_log(struct pgconn *c, bool c2s, unsigned char type,
 		return relay_log_parse(c, now, b, peek, body);
 	}
 	if (c2s && type == 'F') {
-		/* FunctionCall: function OID, then the argument formats
-		 * (int16 count, codes), then the argument count. */
 		c->busy = true;
-		return qlog_function(c->qlog, now,
-		    peek >= 4 ? pg_get_u32(b) : 0,
-		    relay_function_args(b, peek));
+		return relay_log_function(c, now, b, peek);
 	}
 	if (c2s && type == 'X') {
 		c->client_quit = true;
@@ -236,18 +276,63 @@ relay_long_tail(struct pgdir *d, struct evbuffer *in, size_t n)
 	d->long_tail_len = keep + take;
 }
 
-/* The long Query has streamed: logs head, a mark, and tail. */
+/* The end of a long Parse's tail: "...SQL\0" int16 N, N int32 types.
+ * Returns the length of the SQL part of TAIL and sets *TYPES to N. */
+static size_t
+relay_parse_tail(const unsigned char *tail, size_t len, int *types)
+{
+	size_t k, cut;
+
+	*types = 0;
+	for (k = 0; 3 + 4 * k <= len && k <= 65535; k++) {
+		cut = 2 + 4 * k;
+		if (tail[len - cut - 1] == '\0' &&
+		    (size_t)(tail[len - cut] << 8 | tail[len - cut + 1]) == k) {
+			*types = (int)k;
+			return len - cut - 1;
+		}
+	}
+	return len;
+}
+
+/* The long message has streamed: logs head, a mark, and tail. A long
+ * Parse's statement name is its head's first string, if it ends there. */
+static int
+relay_long_log(
+    struct pgconn *c, struct pgdir *d, const char *sql, size_t len, int types)
+{
+	const char *name = "", *nul;
+	int params;
+
+	if (d->long_type == 'Q')
+		return qlog_query(
+		    c->qlog, clock_now_ms(), sql, len, d->long_full);
+	nul = memchr(sql, '\0', d->long_head_len);
+	if (nul != NULL && nul - sql < STORE_NAME_MAX) {
+		name = sql;
+		len -= (size_t)(nul + 1 - sql);
+		sql = nul + 1;
+	}
+	params = pg_count_params(sql, len);
+	return qlog_parse(c->qlog, clock_now_ms(), name, sql, len, d->long_full,
+	    params > types ? params : types);
+}
+
 static void
 relay_long_done(struct pgconn *c, struct pgdir *d)
 {
 	char mark[96];
 	size_t tail = d->long_tail_len, n, cut;
+	int types = 0;
 	char *sql;
-	int rc;
 
-	if (tail > 0 && d->long_tail[tail - 1] == '\0')
+	if (d->long_type == 'P')
+		tail = relay_parse_tail(d->long_tail, tail, &types);
+	else if (tail > 0 && d->long_tail[tail - 1] == '\0')
 		tail--; /* the query's terminating NUL */
-	cut = d->long_full - d->long_head_len - tail;
+	cut = d->long_full > d->long_head_len + tail
+		  ? d->long_full - d->long_head_len - tail
+		  : 0;
 	n = (size_t)snprintf(mark, sizeof(mark),
 	    "\n-- [pimgate: %zu bytes left out of the log here] --\n", cut);
 	sql = malloc(d->long_head_len + n + tail);
@@ -255,9 +340,8 @@ relay_long_done(struct pgconn *c, struct pgdir *d)
 		memcpy(sql, d->long_head, d->long_head_len);
 		memcpy(sql + d->long_head_len, mark, n);
 		memcpy(sql + d->long_head_len + n, d->long_tail, tail);
-		rc = qlog_query(c->qlog, clock_now_ms(), sql,
-		    d->long_head_len + n + tail, d->long_full);
-		if (rc == PIM_EIO)
+		if (relay_long_log(c, d, sql, d->long_head_len + n + tail,
+			types) == PIM_EIO)
 			c->qlog_failed = true;
 		relay_flush_soon(c);
 		free(sql);
@@ -292,10 +376,11 @@ relay_watched(struct pgconn *c, bool c2s, struct evbuffer *in,
 		return PIM_ENOMEM;
 	if (!c2s && type == 'K')
 		return relay_key(c, in, out, m + 5, body);
-	if (c2s && type == 'Q' && body > PG_MSG_PEEK &&
+	if (c2s && (type == 'Q' || type == 'P') && body > PG_MSG_PEEK &&
 	    PG_LONG_HEAD + PG_LONG_TAIL < body) {
 		c->busy = true;
-		(c2s ? &c->c2s : &c->s2c)->remain = 5 + body;
+		c->c2s.remain = 5 + body;
+		c->c2s.long_type = type;
 		return relay_long_start(&c->c2s, m + 5, body);
 	}
 	rc = relay_log(c, c2s, type, m + 5, peek, body);

@@ -274,17 +274,23 @@ qlog_event(struct cast_writer *w, int64_t now_ms, const char *type,
 }
 
 int
-qlog_function(struct cast_writer *w, int64_t now_ms, uint32_t oid, int args)
+qlog_function(struct cast_writer *w, int64_t now_ms, uint32_t oid, int args,
+    const char *text, size_t len)
 {
 	char num[64];
 	int r;
 
-	if (args < 0)
+	if (args < 0 || (text == NULL && len > 0))
 		return PIM_EINVAL;
 	r = qlog_begin(w, now_ms, "function");
 	if (r != PIM_OK)
 		return r;
 	snprintf(
 	    num, sizeof(num), ",\"oid\":%" PRIu32 ",\"args\":%d", oid, args);
-	return qlog_line_end(w, cast_add(w, num));
+	r = cast_add(w, num);
+	if (len > QLOG_SQL_MAX)
+		len = QLOG_SQL_MAX;
+	r |= cast_add(w, ",\"arguments\":");
+	r |= cast_json_bytes(w, text != NULL ? text : "", len);
+	return qlog_line_end(w, r == PIM_OK ? PIM_OK : PIM_ENOMEM);
 }

@@ -9,25 +9,39 @@
 
 #include "pimgate/err.h"
 #include "pimgate/record.h"
+#include "pimgate/str.h"
 
 #define QLOG_LINE_MAX (8 << 20) /* a logged line, at most */
 
-/* Prints S with control characters (but newline) made harmless, each
- * newline followed by INDENT. */
+/* Prints the LEN bytes of S with control characters (but newline),
+ * NUL and the characters that make text read differently from what it
+ * holds (bidi controls...) made '?', each newline followed by INDENT. */
 static void
-qlog_print_text(FILE *out, const char *s, const char *indent)
+qlog_print_text(FILE *out, const char *s, size_t len, const char *indent)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
+	const char *end = s + len;
+	uint32_t cp;
+	size_t n;
 
-		if (ch == '\n')
+	while (s < end) {
+		if (*s == '\n') {
 			fprintf(out, "\n%s", indent);
-		else if (ch == '\t')
+			s++;
+			continue;
+		}
+		if (*s == '\t') {
 			fputc(' ', out);
-		else if (ch < 0x20 || ch == 0x7f)
+			s++;
+			continue;
+		}
+		n = *s == '\0' ? 1 : str_utf8_decode(s, &cp);
+		if (n == 0 || (size_t)(end - s) < n)
+			n = 1, cp = STR_BAD_UTF8;
+		if (*s == '\0' || cp == STR_BAD_UTF8 || str_unsafe_char(cp))
 			fputc('?', out);
 		else
-			fputc(ch, out);
+			fwrite(s, 1, n, out);
+		s += n;
 	}
 }
 
@@ -39,17 +53,30 @@ qlog_str(json_t *o, const char *key)
 	return s != NULL ? s : "";
 }
 
+/* Prints string KEY of O whole (NUL bytes included). */
+static void
+qlog_print_field(FILE *out, json_t *o, const char *key, const char *indent)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (json_is_string(v))
+		qlog_print_text(
+		    out, json_string_value(v), json_string_length(v), indent);
+}
+
 static void
 qlog_print_head(FILE *out, json_t *h)
 {
 	fprintf(out, "session %lld: ",
 	    (long long)json_integer_value(json_object_get(h, "session")));
-	qlog_print_text(out, qlog_str(h, "user"), "");
+	qlog_print_field(out, h, "user", "");
 	fputs(" on ", out);
-	qlog_print_text(out, qlog_str(h, "target"), "");
+	qlog_print_field(out, h, "target", "");
 	fputs(" (database ", out);
-	qlog_print_text(out, qlog_str(h, "database"), "");
-	fprintf(out, "), from %s\n", qlog_str(h, "start"));
+	qlog_print_field(out, h, "database", "");
+	fputs("), from ", out);
+	qlog_print_field(out, h, "start", "");
+	fputc('\n', out);
 }
 
 /* The text part of event E. */
@@ -59,7 +86,7 @@ qlog_print_body(FILE *out, json_t *e, const char *type)
 	const char *indent = "                      ";
 
 	if (strcmp(type, "query") == 0 || strcmp(type, "parse") == 0) {
-		qlog_print_text(out, qlog_str(e, "sql"), indent);
+		qlog_print_field(out, e, "sql", indent);
 		if (json_is_true(json_object_get(e, "truncated")))
 			fprintf(out, " [... %lld bytes in all]",
 			    (long long)json_integer_value(
@@ -69,17 +96,20 @@ qlog_print_body(FILE *out, json_t *e, const char *type)
 			    (long long)json_integer_value(
 				json_object_get(e, "params")));
 	} else if (strcmp(type, "complete") == 0) {
-		qlog_print_text(out, qlog_str(e, "tag"), indent);
+		qlog_print_field(out, e, "tag", indent);
 	} else if (strcmp(type, "error") == 0) {
-		fprintf(out, "%s %s: ", qlog_str(e, "severity"),
-		    qlog_str(e, "sqlstate"));
-		qlog_print_text(out, qlog_str(e, "message"), indent);
+		qlog_print_field(out, e, "severity", indent);
+		fputc(' ', out);
+		qlog_print_field(out, e, "sqlstate", indent);
+		fputs(": ", out);
+		qlog_print_field(out, e, "message", indent);
 	} else if (strcmp(type, "function") == 0) {
-		fprintf(out, "function %lld, %lld arguments",
+		fprintf(out, "function %lld, %lld arguments: ",
 		    (long long)json_integer_value(json_object_get(e, "oid")),
 		    (long long)json_integer_value(json_object_get(e, "args")));
+		qlog_print_field(out, e, "arguments", indent);
 	} else if (strcmp(type, "end") == 0) {
-		qlog_print_text(out, qlog_str(e, "reason"), indent);
+		qlog_print_field(out, e, "reason", indent);
 	}
 }
 
@@ -87,7 +117,7 @@ static int
 qlog_print_line(FILE *out, const char *line, int n, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *e = json_loads(line, 0, &je);
+	json_t *e = json_loads(line, JSON_ALLOW_NUL, &je);
 	const char *type;
 
 	if (!json_is_object(e)) {
@@ -104,8 +134,11 @@ qlog_print_line(FILE *out, const char *line, int n, char *err, size_t errlen)
 		qlog_print_head(out, e);
 	} else {
 		type = qlog_str(e, "type");
-		fprintf(out, "%10.3fs  %-8s  ",
-		    json_number_value(json_object_get(e, "t")), type);
+		fprintf(out, "%10.3fs  ",
+		    json_number_value(json_object_get(e, "t")));
+		qlog_print_field(out, e, "type", "");
+		fprintf(out, "%*s  ",
+		    (int)(strlen(type) < 8 ? 8 - strlen(type) : 0), "");
 		qlog_print_body(out, e, type);
 		fputc('\n', out);
 	}

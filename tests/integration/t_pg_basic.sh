@@ -196,7 +196,8 @@ sid=$(wait_new_session "$before")
 wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
 qlog_check "$(qlog_path "$sid")" "sum(1 for e in ev if e.get('type') ==
 	'function' and isinstance(e.get('oid'), int) and e['oid'] > 0
-	and isinstance(e.get('args'), int)) >= 3" "fast-path function calls"
+	and isinstance(e.get('args'), int) and
+	isinstance(e.get('arguments'), str)) >= 3" "fast-path function calls"
 
 log "a server that asks for the password in clear text without TLS"
 add_pg_target pgplain "$PG_PLAIN_LOGIN" "$PG_PLAIN_PASSWORD"
@@ -210,7 +211,7 @@ log "pgplain refused: $(tail -n 1 <<<"$ERR")"
 log "pimctl replay prints a database session's query log, harmlessly"
 before=$(newest_session_id)
 run_capture esc gw_psql alice pgdb "$db_cert" "$db_key" -At \
-	-c "$(printf 'SELECT 7 AS seven -- \033[31mred\033[0m')"
+	-c "$(printf 'SELECT 7 AS seven -- \033[31mred\033[0m \xe2\x80\xae \xc2\x9b')"
 assert_eq 0 "$RC" "a query with escape bytes (stderr: $ERR)"
 sid=$(wait_new_session "$before")
 wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
@@ -220,6 +221,8 @@ assert_match "$OUT" "query +SELECT 7 AS seven -- \\?\\[31mred" \
 	"the replayed query"
 assert_match "$OUT" "complete +SELECT 1" "the replayed command tag"
 [[ "$OUT" != *$'\033'* ]] || fail "pimctl replay printed an escape byte"
+[[ "$OUT" != *$'\xe2\x80\xae'* && "$OUT" != *$'\xc2\x9b'* ]] ||
+	fail "pimctl replay printed a bidi override or a C1 control"
 
 log "a statement padded past the log's limit still shows its end"
 before=$(newest_session_id)

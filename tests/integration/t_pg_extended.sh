@@ -83,3 +83,20 @@ qlog_check "$(qlog_path "$bench_last")" "any(e.get('type') == 'parse' and
 	for e in ev)" "the parse of the UPDATE of pgbench_accounts"
 qlog_check "$(qlog_path "$bench_last")" "any(e.get('type') == 'complete'
 	and e.get('tag') == 'UPDATE 1' for e in ev)" "an UPDATE's completion"
+
+log "a Parse padded past the log's limit still shows its statement's end"
+pad=$(head -c 70000 /dev/zero | tr '\0' 'x')
+printf "SELECT /* %s */ 'parse-tail-' || count(*) AS tail FROM clients;\n" \
+	"$pad" >"$T/padded.sql"
+before=$(newest_session_id)
+gw_pg_env alice pgdb "$CERT" "$KEY"
+run_capture padded env "${GW_PG_ENV[@]}" pgbench -n -M extended -t 1 \
+	-f "$T/padded.sql"
+assert_eq 0 "$RC" "pgbench with a padded statement (stderr: $ERR)"
+sid=$(wait_new_session "$before")
+wait_until session_ended "$sid" --timeout 5 || fail "session $sid lives on"
+qlog_check "$(qlog_path "$sid")" "any(e.get('type') == 'parse' and
+	e.get('truncated') is True and e.get('length', 0) > 70000 and
+	'bytes left out of the log here' in e['sql'] and
+	e['sql'].rstrip('; \\n').endswith(\"'parse-tail-' || count(*) AS tail FROM clients\")
+	for e in ev)" "head and tail of the padded Parse"

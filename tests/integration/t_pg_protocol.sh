@@ -311,9 +311,10 @@ python3 - "$PG_GW_PORT" "$T/fds.ready" "$T/fds.release" <<'PY' &
 import os, socket, sys, time
 port, ready, release = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 socks = []
-for _ in range(60):
+for i in range(60):
     s = socket.socket()
     s.settimeout(5)
+    s.bind(("127.0.0.%d" % (1 + i % 4), 0))  # 15 from each of 4 sources
     s.connect(("127.0.0.1", port))
     socks.append(s)
 open(ready, "w").close()
