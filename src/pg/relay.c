@@ -525,6 +525,10 @@ relay_close(struct pgconn *c)
 		pgconn_free(c);
 		return;
 	}
+	if (c->timer == NULL) {
+		pgconn_free(c); /* no timer to bound the flush: cut now */
+		return;
+	}
 	evtimer_del(c->timer);
 	evtimer_add(c->timer, &tv);
 }
