@@ -17,6 +17,7 @@
 #define STORE_TEXT_MAX 512
 #define STORE_KEY_MAX 2048
 #define STORE_PATH_MAX 512
+#define STORE_HASH_MAX 65 /* a SHA-256 in hex, and its NUL */
 
 struct store;
 
@@ -365,10 +366,21 @@ struct store_audit {
 	int64_t session_id;
 	char peer[64];
 	char detail[STORE_TEXT_MAX]; /* reason or change, free text */
+	/* The hash chain (schema v7): lower-case hex SHA-256, "" for
+	 * events written before it. */
+	char prev_hash[STORE_HASH_MAX];
+	char hash[STORE_HASH_MAX];
 };
 typedef int (*store_audit_cb)(const struct store_audit *a, void *arg);
+/* Computes the hash of A (whose id and prev_hash are set) into OUT. */
+typedef int (*store_audit_hash_fn)(
+    const struct store_audit *a, char out[STORE_HASH_MAX]);
 
-int store_audit_append(struct store *st, struct store_audit *a);
+/* Appends A as the newest event of the chain: in one step that no other
+ * writer can come between, sets A->id, A->prev_hash (the newest event's
+ * hash) and A->hash (by HASH). */
+int store_audit_append(
+    struct store *st, struct store_audit *a, store_audit_hash_fn hash);
 /* Events with ts_ms >= SINCE_MS, oldest first; USER NULL for all. */
 int store_audit_list(struct store *st, int64_t since_ms, const char *user,
     store_audit_cb cb, void *arg);

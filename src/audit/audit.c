@@ -27,5 +27,5 @@ audit_log(struct store *st, const char *actor, const char *event,
 	a.session_id = session_id;
 	audit_copy(a.peer, peer, sizeof(a.peer));
 	audit_copy(a.detail, detail, sizeof(a.detail));
-	return store_audit_append(st, &a);
+	return store_audit_append(st, &a, audit_hash);
 }

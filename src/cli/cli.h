@@ -262,6 +262,9 @@ int cmd_cert_list(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_cert_revoke(struct cli_ctx *ctx, int argc, char **argv);
 
 int cmd_sessions(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_verify(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_export(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_replay(struct cli_ctx *ctx, int argc, char **argv);
 

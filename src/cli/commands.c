@@ -105,6 +105,14 @@ const struct cli_cmd cli_commands[] = {
     {"replay", "SESSION [--speed X]",
 	"play a session's recordings (--speed 0.01 to 1000; 0: no delay)",
 	cmd_replay},
+    {"audit verify", "",
+	"recompute the audit trail's hash chain and name the first event "
+	"that was changed, removed or inserted",
+	cmd_audit_verify},
+    {"audit export", "[--since INSTANT]",
+	"write the audit trail as JSON lines (for a SIEM)", cmd_audit_export},
+    {"audit", "[--since INSTANT] [--user USER] [--json]",
+	"list the audit trail, oldest first", cmd_audit},
     {NULL, NULL, NULL, NULL},
 };
 

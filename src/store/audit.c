@@ -4,7 +4,7 @@
 
 #define AUDIT_COLS                                                          \
 	"id, ts_ms, actor, event, outcome, user, target, role, session_id," \
-	" peer, detail"
+	" peer, detail, prev_hash, hash"
 
 struct audit_each {
 	store_audit_cb cb;
@@ -25,6 +25,8 @@ audit_from_row(sqlite3_stmt *s, struct store_audit *a)
 	a->session_id = sqlite3_column_int64(s, 8);
 	store_col_text(s, 9, a->peer, sizeof(a->peer));
 	store_col_text(s, 10, a->detail, sizeof(a->detail));
+	store_col_text(s, 11, a->prev_hash, sizeof(a->prev_hash));
+	store_col_text(s, 12, a->hash, sizeof(a->hash));
 }
 
 static void
@@ -42,8 +44,50 @@ audit_bind(sqlite3_stmt *s, const struct store_audit *a)
 	store_bind_text(s, 10, a->detail);
 }
 
-int
-store_audit_append(struct store *st, struct store_audit *a)
+/* The hash of the newest event before ID into PREV ("" if none). */
+static int
+audit_prev_hash(struct store *st, int64_t id, char *prev, size_t size)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_PREV,
+	    "SELECT hash FROM audit WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, id);
+	r = store_step_row(st, s, "reading the audit chain's head");
+	if (r == PIM_OK)
+		store_col_text(s, 0, prev, size);
+	else if (r == PIM_ENOTFOUND) {
+		prev[0] = '\0';
+		r = PIM_OK;
+	}
+	store_stmt_put(st, STMT_AUDIT_PREV, s);
+	return r;
+}
+
+static int
+audit_set_hash(struct store *st, const struct store_audit *a)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_SET_HASH,
+	    "UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1", &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, a->id);
+	store_bind_text(s, 2, a->prev_hash);
+	store_bind_text(s, 3, a->hash);
+	r = store_step_done(st, s, "chaining an audit event");
+	store_stmt_put(st, STMT_AUDIT_SET_HASH, s);
+	return r;
+}
+
+static int
+audit_insert(struct store *st, struct store_audit *a)
 {
 	sqlite3_stmt *s = NULL;
 	int r;
@@ -61,6 +105,36 @@ store_audit_append(struct store *st, struct store_audit *a)
 		a->id = sqlite3_last_insert_rowid(st->db);
 	store_stmt_put(st, STMT_AUDIT_APPEND, s);
 	return r;
+}
+
+/* The insert takes the write lock first, so no other writer can append
+ * between reading the chain's head and storing the new hash; a savepoint
+ * makes the three steps one, inside a caller's transaction or not. */
+int
+store_audit_append(
+    struct store *st, struct store_audit *a, store_audit_hash_fn hash)
+{
+	int r;
+
+	r = store_exec(
+	    st, "SAVEPOINT audit_append", "appending an audit event");
+	if (r != PIM_OK)
+		return r;
+	r = audit_insert(st, a);
+	if (r == PIM_OK)
+		r = audit_prev_hash(
+		    st, a->id, a->prev_hash, sizeof(a->prev_hash));
+	if (r == PIM_OK && hash(a, a->hash) != PIM_OK)
+		r = store_err(st, PIM_ECRYPTO, "cannot hash an audit event");
+	if (r == PIM_OK)
+		r = audit_set_hash(st, a);
+	if (r != PIM_OK) {
+		store_exec(st, "ROLLBACK TO audit_append", "rolling back");
+		store_exec(st, "RELEASE audit_append", "rolling back");
+		return r;
+	}
+	return store_exec(
+	    st, "RELEASE audit_append", "appending an audit event");
 }
 
 static int

@@ -200,6 +200,14 @@ static const char schema_v6[] =
     " revoked INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX certs_user ON certs(user, id);";
 
+/* Version 7: the audit trail is a hash chain. Each event stores the hash
+ * of the one before it and its own hash over its content (audit.c says
+ * how); events written before version 7 keep empty hashes and are
+ * reported as written before the chain began. */
+static const char schema_v7[] =
+    "ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
@@ -208,6 +216,7 @@ static const char *const migrations[] = {
     schema_v4,
     schema_v5,
     schema_v6,
+    schema_v7,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))
