@@ -123,6 +123,9 @@ int session_recording_path(
  * frees). */
 int session_target_info(struct session *s, struct store_target *t,
     unsigned char **secret, size_t *len);
+/* True if the recordings disk keeps [recording] min_free: a new
+ * recording may start (fail closed when not). */
+bool session_recording_space(const struct session_mgr *m);
 /* Registers a recording file; a store failure is returned. */
 int session_add_recording(struct session *s, const char *path);
 /* Audits EVENT (audit.h names) with OUTCOME and DETAIL for this session. */

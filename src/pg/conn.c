@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
@@ -366,18 +365,6 @@ pgconn_verify_text(long v)
 	}
 }
 
-/* Is there room to record? Fail closed when the disk is nearly full. */
-static bool
-pgconn_recording_space(const struct config *cfg)
-{
-	struct statvfs sv;
-
-	if (statvfs(cfg->recordings_dir, &sv) != 0)
-		return false;
-	return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize >=
-	       cfg->record_min_free;
-}
-
 static const struct session_ops pgconn_ops;
 
 static int
@@ -428,7 +415,7 @@ pgconn_admit(struct pgconn *c)
 	    c->auth, c->serial[0] ? " serial=" : "", c->serial);
 	session_audit_login(
 	    c->front->mgr, c->user, c->target, c->peer, "ok", detail);
-	if (!pgconn_recording_space(c->front->cfg)) {
+	if (!session_recording_space(c->front->mgr)) {
 		log_error("recordings disk below its free-space floor dir=%s",
 		    c->front->cfg->recordings_dir);
 		pgconn_refuse(c, "53100",

@@ -182,7 +182,7 @@ pg_front_find_key(struct pg_front *f, uint32_t pid, uint32_t key)
 
 	LIST_FOREACH(c, &f->conns, entry)
 	{
-		if (c->sent_key && c->gw_pid == pid &&
+		if (c->have_key && c->gw_pid == pid &&
 		    CRYPTO_memcmp(&c->gw_key, &key, sizeof(key)) == 0)
 			return c;
 	}

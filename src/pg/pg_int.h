@@ -63,7 +63,6 @@
 #define PG_SQLSTATE_PROTOCOL "08P01"
 #define PG_SQLSTATE_UPSTREAM "08006" /* connection failure */
 #define PG_SQLSTATE_REJECTED "08004"
-#define PG_SQLSTATE_TOO_MANY "53300"
 #define PG_SQLSTATE_FEATURE "0A000"
 
 struct session_mgr;
@@ -156,8 +155,7 @@ struct pgconn {
 	size_t secret_len;
 	uint32_t gw_pid, gw_key; /* the cancel key the client got */
 	uint32_t up_pid, up_key; /* the upstream's */
-	bool have_up_key;
-	bool sent_key;
+	bool have_key; /* both keys are set: BackendKeyData seen */
 	bool busy; /* a query runs: no ReadyForQuery since the last one */
 	struct pgdir c2s, s2c;
 	struct cast_writer *qlog;
@@ -167,7 +165,6 @@ struct pgconn {
 	bool ending; /* the session ends: FATAL at the next boundary */
 	char end_msg[PG_MSG_MAX];
 	bool client_quit; /* the client sent Terminate */
-	bool up_gone;
 	bool up_said_fatal; /* the target's last error was FATAL */
 	bool protocol_error;
 	bool qlog_failed;

@@ -230,14 +230,13 @@ relay_key(struct pgconn *c, struct evbuffer *in, struct evbuffer *out,
 		return PIM_EINVAL;
 	c->up_pid = pg_get_u32(b);
 	c->up_key = pg_get_u32(b + 4);
-	c->have_up_key = true;
 	evbuffer_drain(in, 13);
-	if (!c->sent_key) {
+	if (!c->have_key) {
 		if (RAND_bytes(key, sizeof(key)) != 1)
 			return PIM_ECRYPTO;
 		c->gw_pid = pg_get_u32(key) & 0x7fffffff;
 		c->gw_key = pg_get_u32(key + 4);
-		c->sent_key = true;
+		c->have_key = true;
 	}
 	pg_put_u32(key, c->gw_pid);
 	pg_put_u32(key + 4, c->gw_key);

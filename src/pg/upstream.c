@@ -488,7 +488,7 @@ pg_upstream_cancel(struct pgconn *c)
 	struct bufferevent *bev;
 	unsigned char m[16];
 
-	if (!c->have_up_key)
+	if (!c->have_key)
 		return;
 	bev = bufferevent_socket_new(c->front->base, -1,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);

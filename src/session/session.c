@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include <event2/event.h>
 
@@ -517,4 +518,15 @@ void
 session_set_cert(struct session *s, const char *serial)
 {
 	str_copy(s->cert_serial, serial, sizeof(s->cert_serial));
+}
+
+bool
+session_recording_space(const struct session_mgr *m)
+{
+	struct statvfs sv;
+
+	if (statvfs(m->cfg->recordings_dir, &sv) != 0)
+		return false;
+	return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize >=
+	       m->cfg->record_min_free;
 }

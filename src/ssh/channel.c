@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
 #include "pimgate/clock.h"
 #include "pimgate/config.h"
@@ -320,18 +319,6 @@ ch_kind_bit(enum ch_req req)
 	}
 }
 
-/* True if the recordings disk keeps the configured free space. */
-bool
-chpair_recording_space(const struct config *cfg)
-{
-	struct statvfs sv;
-
-	if (statvfs(cfg->recordings_dir, &sv) != 0)
-		return false;
-	return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize >=
-	       cfg->record_min_free;
-}
-
 static int
 ch_start_recording(struct chpair *p)
 {
@@ -339,7 +326,7 @@ ch_start_recording(struct chpair *p)
 	struct cast_header h = {0};
 	char path[STORE_PATH_MAX];
 
-	if (!chpair_recording_space(p->conn->front->cfg)) {
+	if (!session_recording_space(p->conn->front->mgr)) {
 		log_error("recordings disk below its free-space floor dir=%s",
 		    p->conn->front->cfg->recordings_dir);
 		return PIM_EIO;
@@ -400,7 +387,7 @@ ch_admit(struct chpair *p)
 	}
 	/* sftp is not a terminal: no asciicast, but the disk must still
 	 * have room for what its session records. */
-	if (p->req == REQ_SFTP ? !chpair_recording_space(c->front->cfg)
+	if (p->req == REQ_SFTP ? !session_recording_space(c->front->mgr)
 			       : ch_start_recording(p) != PIM_OK) {
 		session_audit(c->sess, AUDIT_CHANNEL, "refused",
 		    "recording could not be started");

@@ -68,7 +68,7 @@ fwd_open(struct conn *c, ssh_message msg)
 	}
 	if (c->nchans >= SSH_MAX_CHANNELS)
 		return fwd_refuse(c, "too many channels on one connection");
-	if (!chpair_recording_space(c->front->cfg))
+	if (!session_recording_space(c->front->mgr))
 		return fwd_refuse(c, "the recordings disk is below its "
 				     "free-space floor");
 	p = chpair_open(c);

@@ -292,7 +292,6 @@ void chpair_free(struct chpair *p);
  * false if the client's session failed. */
 bool chpair_flush_local(struct chpair *p);
 /* True if the recordings disk keeps [recording] min_free. */
-bool chpair_recording_space(const struct config *cfg);
 /* Changes whenever the pair's buffers, windows or state change. */
 uint64_t chpair_mark(const struct chpair *p);
 
