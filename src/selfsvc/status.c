@@ -214,22 +214,20 @@ selfsvc_cmd_status(const struct selfsvc_ctx *ctx, int argc, char **argv,
 
 /* ---- targets ---- */
 
+/* What `targets` needs of a target: its name and whether it is a
+ * database. */
+struct status_target {
+	char name[STORE_NAME_MAX];
+	bool database;
+};
+
 static int
 status_target(const struct store_target *t, void *arg)
 {
-	char name[STORE_NAME_MAX];
+	struct status_target e = {.database = strcmp(t->kind, "postgres") == 0};
 
-	str_copy(name, t->name, sizeof(name));
-	return status_push(arg, name);
-}
-
-static bool
-status_is_database(const struct selfsvc_ctx *ctx, const char *target)
-{
-	struct store_target t;
-
-	return store_target_get(ctx->st, target, &t) == PIM_OK &&
-	       strcmp(t.kind, "postgres") == 0;
+	str_copy(e.name, t->name, sizeof(e.name));
+	return status_push(arg, &e);
 }
 
 /* How to reach database TARGET: a client certificate, then psql. */
@@ -249,10 +247,10 @@ status_database_lines(const struct selfsvc_ctx *ctx, const char *target,
 	    host, pgport, ctx->user, target, ctx->user, ctx->user);
 }
 
-/* The lines for TARGET, admitted as ADM. */
+/* The lines for TARGET (DATABASE: a postgres target), admitted as ADM. */
 static void
 status_target_lines(const struct selfsvc_ctx *ctx, const char *target,
-    const struct admission *adm, struct selfsvc_out *out)
+    bool database, const struct admission *adm, struct selfsvc_out *out)
 {
 	const char *host =
 	    ctx->login_host != NULL ? ctx->login_host : "<this bastion>";
@@ -265,7 +263,7 @@ status_target_lines(const struct selfsvc_ctx *ctx, const char *target,
 	selfsvc_line(out, "%s  (role %s, until %s, %s left)", target, adm->role,
 	    selfsvc_instant(adm->deadline, until, sizeof(until)),
 	    selfsvc_left(ctx->now, adm->deadline, left, sizeof(left)));
-	if (status_is_database(ctx, target)) {
+	if (database) {
 		status_database_lines(ctx, target, host, port, out);
 		return;
 	}
@@ -280,7 +278,7 @@ int
 selfsvc_cmd_targets(const struct selfsvc_ctx *ctx, int argc, char **argv,
     struct selfsvc_out *out)
 {
-	struct status_vec v = {.size = STORE_NAME_MAX};
+	struct status_vec v = {.size = sizeof(struct status_target)};
 	char reason[POLICY_REASON_MAX];
 	struct admission adm;
 	int shown = 0, rc;
@@ -290,12 +288,14 @@ selfsvc_cmd_targets(const struct selfsvc_ctx *ctx, int argc, char **argv,
 		return rc;
 	rc = store_target_list(ctx->st, status_target, &v);
 	for (size_t i = 0; rc == PIM_OK && i < v.n; i++) {
-		const char *name = (const char *)v.v + i * STORE_NAME_MAX;
+		const struct status_target *e =
+		    (const struct status_target *)v.v + i;
 
-		rc = policy_admit(ctx->st, ctx->user, name, ctx->now, &adm,
+		rc = policy_admit(ctx->st, ctx->user, e->name, ctx->now, &adm,
 		    reason, sizeof(reason));
 		if (rc == PIM_OK) {
-			status_target_lines(ctx, name, &adm, out);
+			status_target_lines(
+			    ctx, e->name, e->database, &adm, out);
 			shown++;
 		}
 		if (rc == PIM_EDENIED || rc == PIM_ENOTFOUND)
