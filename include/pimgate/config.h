@@ -47,6 +47,39 @@ struct config {
 	 * with a JSON document on standard input; NULL = none. */
 	char *notify_command;
 	int64_t notify_timeout; /* [notify] timeout secs, default 10 */
+	/* [server] user: the account pimgated switches to when started as
+	 * root; NULL = stay as started. */
+	char *run_user;
+	/* [server] shutdown_grace: seconds live sessions get to close after
+	 * SIGTERM before the daemon exits anyway; default 10. */
+	int64_t shutdown_grace;
+	/* [syslog] enabled: log lines also go to syslog; default false. */
+	bool syslog_enabled;
+	/* [syslog] socket: the syslog daemon's datagram socket, default
+	 * /dev/log. */
+	char *syslog_socket;
+	/* [syslog] facility: for log lines, default "daemon". */
+	char *syslog_facility;
+	/* [syslog] audit: also send each audit event as it is stored, with
+	 * facility authpriv; default false. */
+	bool syslog_audit;
+	/* [audit] signing_key: the bastion's Ed25519 key that signs chain
+	 * checkpoints, default STATE/audit_ed25519.key. */
+	char *audit_key;
+	/* [audit] checkpoint_interval: seconds between signed checkpoints
+	 * of the chain head, default 3600. */
+	int64_t audit_checkpoint;
+	/* [report] working_hours "HH:MM-HH:MM", default "07:00-19:00". */
+	char *report_hours;
+	/* [report] working_days, e.g. "mon-fri" or "mon,tue,sat", default
+	 * "mon-fri". */
+	char *report_days;
+	/* [report] timezone: IANA name the working hours are read in,
+	 * default "UTC". */
+	char *report_tz;
+	/* [report] volume_factor: a session whose bytes exceed this many
+	 * times the user's own median is flagged; default 10. */
+	int64_t report_volume_factor;
 };
 
 /* Reads PATH into CFG (zeroed first) and fills defaults. On error returns

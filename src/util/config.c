@@ -27,6 +27,7 @@ enum config_kind {
 	CK_DURATION,
 	CK_POLL_MS,
 	CK_SIZE,
+	CK_FACTOR,
 };
 
 struct config_key {
@@ -62,6 +63,18 @@ static const struct config_key config_keys[] = {
     {"recording", "min_free", CK_SIZE, CFG_FIELD(record_min_free)},
     {"notify", "command", CK_STRING, CFG_FIELD(notify_command)},
     {"notify", "timeout", CK_DURATION, CFG_FIELD(notify_timeout)},
+    {"server", "user", CK_STRING, CFG_FIELD(run_user)},
+    {"server", "shutdown_grace", CK_DURATION, CFG_FIELD(shutdown_grace)},
+    {"syslog", "enabled", CK_BOOL, CFG_FIELD(syslog_enabled)},
+    {"syslog", "socket", CK_STRING, CFG_FIELD(syslog_socket)},
+    {"syslog", "facility", CK_STRING, CFG_FIELD(syslog_facility)},
+    {"syslog", "audit", CK_BOOL, CFG_FIELD(syslog_audit)},
+    {"audit", "signing_key", CK_STRING, CFG_FIELD(audit_key)},
+    {"audit", "checkpoint_interval", CK_DURATION, CFG_FIELD(audit_checkpoint)},
+    {"report", "working_hours", CK_STRING, CFG_FIELD(report_hours)},
+    {"report", "working_days", CK_STRING, CFG_FIELD(report_days)},
+    {"report", "timezone", CK_STRING, CFG_FIELD(report_tz)},
+    {"report", "volume_factor", CK_FACTOR, CFG_FIELD(report_volume_factor)},
 };
 
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -207,6 +220,8 @@ config_expected(enum config_kind kind)
 		return "milliseconds from 1 to 600000";
 	case CK_SIZE:
 		return "a size such as 512M or 2G";
+	case CK_FACTOR:
+		return "a whole number from 2 to 1000";
 	default:
 		return "a non-empty value";
 	}
@@ -227,6 +242,11 @@ config_apply(struct config *cfg, const struct config_key *k, const char *v)
 		return config_parse_poll(v, (int64_t *)field);
 	case CK_SIZE:
 		return config_parse_size(v, (int64_t *)field);
+	case CK_FACTOR:
+		if (config_parse_poll(v, (int64_t *)field) != PIM_OK ||
+		    *(int64_t *)field < 2 || *(int64_t *)field > 1000)
+			return PIM_EINVAL;
+		return PIM_OK;
 	default:
 		if (config_check_value(k, v) != PIM_OK)
 			return PIM_EINVAL;
@@ -313,6 +333,12 @@ config_defaults(struct config *c)
 	r |= config_default_string(&c->ssh_listen, "127.0.0.1:2222");
 	r |= config_default_string(&c->pg_listen, "127.0.0.1:5433");
 	r |= config_default_string(&c->http_listen, "127.0.0.1:9187");
+	r |= config_default_path(&c->audit_key, s, "audit_ed25519.key");
+	r |= config_default_string(&c->syslog_socket, "/dev/log");
+	r |= config_default_string(&c->syslog_facility, "daemon");
+	r |= config_default_string(&c->report_hours, "07:00-19:00");
+	r |= config_default_string(&c->report_days, "mon-fri");
+	r |= config_default_string(&c->report_tz, "UTC");
 	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
 }
 
@@ -357,6 +383,9 @@ config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
 	cfg->record_max_size = (int64_t)1 << 30;
 	cfg->record_min_free = (int64_t)256 << 20;
 	cfg->notify_timeout = 10;
+	cfg->shutdown_grace = 10;
+	cfg->audit_checkpoint = 3600;
+	cfg->report_volume_factor = 10;
 	cfg->path = strdup(path);
 	if (cfg->path == NULL) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -400,6 +429,13 @@ config_free(struct config *cfg)
 	free(cfg->pg_server_names);
 	free(cfg->http_listen);
 	free(cfg->notify_command);
+	free(cfg->run_user);
+	free(cfg->syslog_socket);
+	free(cfg->syslog_facility);
+	free(cfg->audit_key);
+	free(cfg->report_hours);
+	free(cfg->report_days);
+	free(cfg->report_tz);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
