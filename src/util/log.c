@@ -2,10 +2,13 @@
  * single write(2) so lines from different places do not interleave. */
 #include "pimgate/log.h"
 
+#include "pimgate/syslog_out.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +23,14 @@ static const char *const log_level_names[] = {
     [LL_INFO] = "info",
     [LL_VERBOSE] = "verbose",
     [LL_DEBUG] = "debug",
+};
+
+static const int log_syslog_severity[] = {
+    [LL_ERROR] = LOG_ERR,
+    [LL_WARN] = LOG_WARNING,
+    [LL_INFO] = LOG_INFO,
+    [LL_VERBOSE] = LOG_DEBUG,
+    [LL_DEBUG] = LOG_DEBUG,
 };
 
 static const char *const log_level_tags[] = {
@@ -98,13 +109,14 @@ void
 log_write(enum log_level level, const char *func, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
-	size_t n, room;
+	size_t n, room, stamp;
 	va_list ap;
 	int r;
 
 	if (level > LL_DEBUG || !log_enabled(level))
 		return;
 	n = log_timestamp(line, sizeof(line));
+	stamp = n + 1;
 	r = snprintf(line + n, sizeof(line) - n,
 	    " %s %.64s: ", log_level_tags[level], func ? func : "-");
 	n += r > 0 ? (size_t)r : 0;
@@ -121,6 +133,9 @@ log_write(enum log_level level, const char *func, const char *fmt, ...)
 		log_sanitize(line + n, (size_t)r);
 		n += (size_t)r;
 	}
+	line[n] = '\0';
+	/* Syslog stamps its own time: the line from the level on. */
+	syslog_out_send(-1, log_syslog_severity[level], line + stamp);
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return; /* nowhere left to report it */
