@@ -3,6 +3,7 @@
 #define PIMGATE_AUDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pimgate/store.h"
@@ -41,5 +42,98 @@ struct audit_check {
  * RES->broken_id and RES->why naming the first event that was changed,
  * removed or inserted; a store error. A removed tail is not seen. */
 int audit_verify(struct store *st, struct audit_check *res);
+
+/* ---- the bastion's Ed25519 signing key (key.c) ---- */
+
+/* A private key that signs checkpoints, or a public key that checks
+ * them. */
+struct audit_key;
+
+/* Writes a new Ed25519 private key to PATH (PEM, PKCS#8, 0600). PIM_OK,
+ * PIM_EEXIST if PATH exists, PIM_EIO or PIM_ECRYPTO with a reason in
+ * ERR. */
+int audit_key_create(const char *path, char *err, size_t errlen);
+/* Loads the private key at PATH, refusing a file that is not a regular
+ * owner-only file. PIM_OK, PIM_ENOTFOUND (no such file), PIM_EINVAL,
+ * PIM_EIO or PIM_ECRYPTO, with a reason in ERR. */
+int audit_key_load(
+    const char *path, struct audit_key **out, char *err, size_t errlen);
+/* Loads a public key (PEM, as audit_key_public_pem writes it) that only
+ * checks signatures. Same returns as audit_key_load. */
+int audit_key_load_public(
+    const char *path, struct audit_key **out, char *err, size_t errlen);
+void audit_key_free(struct audit_key *k);
+/* The key's id: the first 8 bytes of the SHA-256 of its raw public key,
+ * in hex. Owned by K. */
+const char *audit_key_id(const struct audit_key *k);
+/* The public key in PEM, malloc'd (the caller frees); NULL if out of
+ * memory. */
+char *audit_key_public_pem(const struct audit_key *k);
+
+/* ---- signed checkpoints of the chain's head (checkpoint.c) ---- */
+
+/* The text a checkpoint line starts with, in the log and on syslog. */
+#define AUDIT_CHECKPOINT_TAG "audit checkpoint"
+/* Room for a checkpoint line. */
+#define AUDIT_CHECKPOINT_LINE_MAX 400
+
+/* Takes a checkpoint of the chain's head now: reads the newest event,
+ * counts the events up to it, signs that with K (a private key) and
+ * stores it, filling CP. PREV is the last checkpoint this caller took
+ * (its count is trusted, so only newer events are counted) or NULL to
+ * count them all. PIM_EEXIST if PREV already names the current head
+ * (nothing stored); PIM_ECRYPTO; a store error. */
+int audit_checkpoint_take(struct store *st, const struct audit_key *k,
+    const struct store_checkpoint *prev, struct store_checkpoint *cp);
+/* Signs CP's head_id, head_hash, count and ts_ms with K, setting key_id
+ * and sig. PIM_OK or PIM_ECRYPTO. */
+int audit_checkpoint_sign(
+    const struct audit_key *k, struct store_checkpoint *cp);
+/* PIM_OK if CP carries K's valid signature; PIM_EDENIED if it does not
+ * (changed, forged, or signed by another key); PIM_ECRYPTO. */
+int audit_checkpoint_check(
+    const struct audit_key *k, const struct store_checkpoint *cp);
+/* Writes CP as one line of key=value fields, starting with
+ * AUDIT_CHECKPOINT_TAG. */
+void audit_checkpoint_line(
+    const struct store_checkpoint *cp, char *buf, size_t size);
+/* Reads the checkpoint in LINE (a log or syslog line holding what
+ * audit_checkpoint_line wrote, after any prefix). PIM_OK, PIM_ENOTFOUND
+ * if LINE holds no checkpoint, PIM_EINVAL if it holds a malformed
+ * one. */
+int audit_checkpoint_parse(const char *line, struct store_checkpoint *cp);
+
+/* ---- checking checkpoints against the trail (checkpoint_verify.c) ---- */
+
+/* Called with one line per problem found. */
+typedef void (*audit_finding_fn)(const char *finding, void *arg);
+
+struct audit_cp_check {
+	int64_t checked; /* checkpoints whose signature was checked */
+	int64_t valid; /* of them, signed by the key and matching the trail */
+	int64_t findings;
+	struct store_checkpoint newest; /* the newest valid one (id 0: none) */
+};
+
+/* Checks every stored checkpoint and each of EXTRA (NEXTRA checkpoints
+ * read from copies of the log; those missing from the store are
+ * findings): each must be signed by K, and the event it names must be in
+ * the trail with that hash and that many events up to it. A checkpoint
+ * naming an event past the trail's end reports the truncated tail.
+ * Calls FINDING for each problem. PIM_OK if none, PIM_EDENIED if any, a
+ * store error, PIM_ENOMEM. */
+int audit_verify_checkpoints(struct store *st, const struct audit_key *k,
+    const struct store_checkpoint *extra, size_t nextra,
+    audit_finding_fn finding, void *arg, struct audit_cp_check *res);
+
+/* ---- one event as a line (line.c) ---- */
+
+/* Room for an event line; longer details are cut. */
+#define AUDIT_LINE_MAX 1800
+
+/* Writes A as one line of key=value fields (text values quoted, '"' and
+ * '\\' escaped, control bytes as \xNN) for syslog: "audit id=12
+ * time=... event=... hash=...". */
+void audit_event_line(const struct store_audit *a, char *buf, size_t size);
 
 #endif

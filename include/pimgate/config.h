@@ -89,6 +89,31 @@ int config_load(
     const char *path, struct config *cfg, char *err, unsigned errlen);
 void config_free(struct config *cfg);
 
+/* Told one problem of a config file: a line for a person. */
+typedef void (*config_problem_fn)(void *arg, const char *msg);
+/* Like config_load, but goes on after a problem (pimgated -t): EACH gets
+ * every one ("pimgate.conf:12: unknown key [ssh] lisen"; an unknown
+ * section once; only the first syntax error), and CFG keeps what could
+ * be read plus the defaults, so that later checks can run (its paths
+ * stay NULL without a state_dir). Returns the number of problems; CFG
+ * is to be freed with config_free either way. */
+int config_load_each(
+    const char *path, struct config *cfg, config_problem_fn each, void *arg);
+
+/* Told one key whose value differs on reload; APPLIED is false for a
+ * key that needs a restart. */
+typedef void (*config_change_fn)(
+    void *arg, const char *section, const char *name, bool applied);
+/* SIGHUP: moves into LIVE the values of FRESH (a newly loaded config)
+ * for the keys that may change while pimgated runs (log level, store
+ * poll, shutdown grace, login grace, recording limits, notify, syslog,
+ * audit checkpoint interval, report); the old values go to FRESH, to be freed
+ * with it. LIVE keeps every other key (listen addresses, paths, keys, user):
+ * they need a restart. CHANGED is called for each key that differs. Returns how
+ * many keys were applied. */
+int config_reload(struct config *live, struct config *fresh,
+    config_change_fn changed, void *arg);
+
 /* Splits "HOST:PORT" or "[V6]:PORT". Returns PIM_OK or PIM_EINVAL. */
 int config_split_hostport(
     const char *s, char *host, unsigned hostlen, int *port);

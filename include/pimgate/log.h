@@ -18,6 +18,9 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+/* Whether log lines also go to syslog (syslog_out.h) while it is open;
+ * off by default, since it may be open for audit events alone. */
+void log_set_syslog(int on);
 enum log_level log_get_level(void);
 /* Parses "error", "warn", "info", "verbose", "debug"; -1 if unknown. */
 int log_level_parse(const char *name);

@@ -49,6 +49,10 @@ struct notify *notify_new(
  * replayed), polling every [server] store_poll_ms. PIM_OK, PIM_ESTORE or
  * PIM_ENOMEM. */
 int notify_start(struct notify *n);
+/* SIGHUP changed CFG: takes its [notify] command (which must still be
+ * set) and timeout for later runs, and its store poll. PIM_OK or
+ * PIM_ENOMEM. */
+int notify_reconfigure(struct notify *n);
 /* Stops polling, sends SIGTERM to commands still running (without
  * waiting for them) and drops the queue. NULL is allowed. */
 void notify_free(struct notify *n);

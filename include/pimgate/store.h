@@ -33,6 +33,9 @@ void store_set_busy_timeout(struct store *st, int ms);
 const char *store_errmsg(const struct store *st);
 /* Changes whenever another connection (pimctl) commits; cheap. */
 int store_data_version(struct store *st, int64_t *version);
+/* A trivial read of the database (health checks): PIM_OK if the store
+ * answers within its busy timeout. */
+int store_ping(struct store *st);
 /* The schema version after migration. */
 int store_schema_version(struct store *st);
 
@@ -234,6 +237,11 @@ enum store_act_state {
 const char *store_act_state_name(enum store_act_state s);
 /* Returns the state for NAME, or 0 if unknown. */
 enum store_act_state store_act_state_parse(const char *name);
+/* For the metrics: COUNTS[STATE] = activations in each state (index 0
+ * unused); an active one whose window ended by NOW counts as expired. */
+#define STORE_ACT_STATES (ACT_CANCELLED + 1)
+int store_activation_counts(
+    struct store *st, int64_t now, int64_t counts[STORE_ACT_STATES]);
 
 struct store_activation {
 	int64_t id;
@@ -389,6 +397,31 @@ int store_audit_since_id(struct store *st, int64_t after_id, int limit,
     store_audit_cb cb, void *arg);
 /* The id of the newest event in *ID (0 if there is none). */
 int store_audit_max_id(struct store *st, int64_t *id);
+/* The newest event's id and hash (PIM_ENOTFOUND if there is none). */
+int store_audit_head(struct store *st, int64_t *id, char hash[STORE_HASH_MAX]);
+/* In *N, how many events have AFTER_ID < id <= UPTO_ID. */
+int store_audit_count(
+    struct store *st, int64_t after_id, int64_t upto_id, int64_t *n);
+
+/* ---- signed checkpoints of the audit chain (schema v8) ---- */
+#define STORE_KEY_ID_MAX 17 /* 16 hex digits and the NUL */
+#define STORE_SIG_MAX 96 /* an Ed25519 signature in base64 (88) */
+struct store_checkpoint {
+	int64_t id; /* the row; 0 for one not (yet) stored */
+	int64_t ts_ms; /* when it was taken */
+	int64_t head_id; /* the newest event then, 0 if none */
+	char head_hash[STORE_HASH_MAX]; /* its hash */
+	int64_t count; /* events with id <= head_id */
+	char key_id[STORE_KEY_ID_MAX]; /* the signing key's id */
+	char sig[STORE_SIG_MAX];
+};
+typedef int (*store_checkpoint_cb)(
+    const struct store_checkpoint *cp, void *arg);
+
+/* Stores CP and sets CP->id. */
+int store_checkpoint_add(struct store *st, struct store_checkpoint *cp);
+/* Every checkpoint, oldest first. */
+int store_checkpoint_list(struct store *st, store_checkpoint_cb cb, void *arg);
 
 /* Activations whose window closed in (AFTER, UPTO] without being ended
  * early: state active (not yet swept) or expired. Oldest end first. */
@@ -398,5 +431,51 @@ int store_activation_lapsed(struct store *st, int64_t now, int limit,
     store_activation_cb cb, void *arg);
 int store_activation_ending(struct store *st, int64_t after, int64_t upto,
     store_activation_cb cb, void *arg);
+
+/* ---- online backup (backup.c) ---- */
+
+/* What a backup holds, counted in the copy itself. */
+struct store_backup_summary {
+	int64_t pages; /* database pages copied */
+	int64_t schema_version;
+	int64_t users, roles, targets, assignments, activations, sessions;
+	int64_t audit_events;
+	int64_t audit_head_id; /* the newest audit event, 0 if none */
+	char audit_head[STORE_HASH_MAX]; /* its hash, "" if unchained */
+};
+
+/* Copies the store, one consistent snapshot of it, into a new database
+ * file at PATH while other connections (pimgated) keep reading and
+ * writing. The copy is made in a temporary owner-only file beside PATH,
+ * passes PRAGMA integrity_check, is counted into *SUM, reaches the disk
+ * and only then takes the name PATH. Sealed secrets are copied sealed;
+ * the keys that open them are not in the store. PATH may not exist
+ * (PIM_EEXIST) unless FORCE lets a regular file there be replaced, and
+ * may never be the live database (PIM_EINVAL). On failure PATH is
+ * untouched and no temporary file is left; PIM_EBUSY if the database
+ * stayed locked. */
+int store_backup(struct store *st, const char *path, bool force,
+    struct store_backup_summary *sum);
+
+/* ---- access reports (report.c) ---- */
+
+/* Activations of [FROM, TO): asked for before TO and not ended before
+ * FROM (pending and active ones count until their window's end). USER
+ * NULL for everyone's. By user name, role name, start. */
+int store_report_activations(struct store *st, int64_t from, int64_t to,
+    const char *user, store_activation_cb cb, void *arg);
+/* Sessions of [FROM, TO): started before TO, live at FROM or after. By
+ * user, role, start. */
+int store_report_sessions(struct store *st, int64_t from, int64_t to,
+    const char *user, store_session_cb cb, void *arg);
+/* Audit events of [FROM_MS, TO_MS) whose outcome is not "ok" (refused,
+ * failed), by user, then in append order. The hashes are not read. */
+int store_report_refusals(struct store *st, int64_t from_ms, int64_t to_ms,
+    const char *user, store_audit_cb cb, void *arg);
+/* The bytes (in + out) of at most MAX ended sessions of USER_ID that
+ * started before the session (START, ID), newest first, into BYTES;
+ * their number in *N. */
+int store_report_volumes(struct store *st, int64_t user_id, int64_t start,
+    int64_t id, int max, int64_t *bytes, int *n);
 
 #endif

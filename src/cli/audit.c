@@ -1,5 +1,6 @@
-/* pimctl audit verbs: list the trail, verify its hash chain, export it
- * as JSON lines for a SIEM. */
+/* pimctl audit verbs: list the trail, verify its hash chain (and its
+ * signed checkpoints, checkpoint.c), export it as JSON lines for a
+ * SIEM. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,29 +154,49 @@ cmd_audit_export(struct cli_ctx *ctx, int argc, char **argv)
 	return CLI_OK;
 }
 
+static void
+audit_verify_summary(const struct audit_check *res)
+{
+	printf("audit trail intact: %lld events on the chain",
+	    (long long)res->chained);
+	if (res->unchained > 0)
+		printf(", %lld written before the chain began",
+		    (long long)res->unchained);
+	printf("; newest %lld, hash %s\n", (long long)res->last_id,
+	    res->head[0] ? res->head : "-");
+}
+
+/* The chain first, then the checkpoints: every finding of both is
+ * printed, one line each, before the verdict. */
 int
 cmd_audit_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const struct cli_opt opts[] = {{NULL, 0, NULL}};
+	const char *pubkey = NULL, *lines = NULL;
+	const struct cli_opt opts[] = {
+	    {"--pubkey", CLI_OPT_VALUE, &pubkey},
+	    {"--checkpoints", CLI_OPT_VALUE, &lines},
+	    {NULL, 0, NULL},
+	};
 	struct audit_check res;
+	char summary[256];
 	struct store *st;
-	int rc;
+	int rc, chain;
 
 	rc = cli_parse(argc, argv, opts, NULL, 0);
 	if (rc != CLI_OK || cli_store(ctx, &st) != CLI_OK)
 		return rc != CLI_OK ? rc : CLI_FAIL;
-	rc = audit_verify(st, &res);
-	if (rc == PIM_EDENIED)
-		return cli_fail("the audit trail is broken: event %lld %s",
+	chain = audit_verify(st, &res);
+	if (chain == PIM_EDENIED)
+		cli_fail("the audit trail is broken: event %lld %s",
 		    (long long)res.broken_id, res.why);
-	if (rc != PIM_OK)
-		return cli_store_fail(ctx, rc, "cannot read the audit trail");
-	printf("audit trail intact: %lld events on the chain",
-	    (long long)res.chained);
-	if (res.unchained > 0)
-		printf(", %lld written before the chain began",
-		    (long long)res.unchained);
-	printf("; newest %lld, hash %s\n", (long long)res.last_id,
-	    res.head[0] ? res.head : "-");
+	else if (chain != PIM_OK)
+		return cli_store_fail(
+		    ctx, chain, "cannot read the audit trail");
+	rc = cli_audit_verify_checkpoints(
+	    ctx, st, pubkey, lines, summary, sizeof(summary));
+	if (chain != PIM_OK || rc != CLI_OK)
+		return CLI_FAIL;
+	audit_verify_summary(&res);
+	puts(summary);
 	return CLI_OK;
 }

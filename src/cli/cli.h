@@ -265,7 +265,18 @@ int cmd_sessions(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_audit_export(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_checkpoint(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_audit_key(struct cli_ctx *ctx, int argc, char **argv);
+/* The checkpoint half of audit verify (checkpoint.c): checks every
+ * checkpoint with PUBKEY (a PEM file) or the configured signing key, and
+ * those read from LINES_PATH if not NULL; prints one line per finding.
+ * CLI_OK with a verdict line in SUMMARY, or CLI_FAIL. */
+int cli_audit_verify_checkpoints(struct cli_ctx *ctx, struct store *st,
+    const char *pubkey, const char *lines_path, char *summary, size_t size);
 int cmd_kill(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_replay(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_report_access(struct cli_ctx *ctx, int argc, char **argv);
+
+int cmd_backup(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -8,7 +8,8 @@
 const struct cli_cmd cli_commands[] = {
     {"init", "",
 	"create the state directory, database, SSH host key, CA, the "
-	"PostgreSQL listener's TLS certificate and the secret key",
+	"PostgreSQL listener's TLS certificate, the secret key and the "
+	"audit signing key",
 	cmd_init},
     {"user add", "NAME [--password-stdin] [--key PUBKEY_FILE]...",
 	"add a user (password read from one line of standard input)",
@@ -105,14 +106,37 @@ const struct cli_cmd cli_commands[] = {
     {"replay", "SESSION [--speed X]",
 	"play a session's recordings (--speed 0.01 to 1000; 0: no delay)",
 	cmd_replay},
-    {"audit verify", "",
+    {"audit verify", "[--pubkey PEM_FILE] [--checkpoints LOG_FILE]",
 	"recompute the audit trail's hash chain and name the first event "
-	"that was changed, removed or inserted",
+	"that was changed, removed or inserted; check every signed "
+	"checkpoint (with the signing key's public half, or PEM_FILE) and "
+	"name a tail cut off after one; --checkpoints: also the checkpoint "
+	"lines of a copy of the log or syslog, so deleted checkpoints show",
 	cmd_audit_verify},
+    {"audit checkpoint", "",
+	"sign the audit chain's head with the audit signing key now, store "
+	"it and print it as the log line the daemon writes",
+	cmd_audit_checkpoint},
+    {"audit key", "",
+	"print the audit signing key's public half (PEM) for an auditor to "
+	"keep; creates the key if the state has none",
+	cmd_audit_key},
     {"audit export", "[--since INSTANT]",
 	"write the audit trail as JSON lines (for a SIEM)", cmd_audit_export},
     {"audit", "[--since INSTANT] [--user USER] [--json]",
 	"list the audit trail, oldest first", cmd_audit},
+    {"report access",
+	"--from INSTANT --to INSTANT [--format text|csv|json] [--user USER]",
+	"the access review of a period: per user and role the activations "
+	"(reason, ticket, approvals, duration), the sessions under them, "
+	"refusals, break-glass use, and flags (off-hours, ended by expiry, "
+	"kill or revocation, unusual volume, repeated MFA failures)",
+	cmd_report_access},
+    {"backup", "FILE [--force]",
+	"copy the database, consistently, into FILE (owner-only) while "
+	"pimgated runs; sealed secrets stay sealed: it lists the key files "
+	"a restore needs too; --force replaces an existing FILE",
+	cmd_backup},
     {NULL, NULL, NULL, NULL},
 };
 

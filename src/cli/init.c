@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pimgate/audit.h"
 #include "pimgate/ca.h"
 #include "pimgate/err.h"
 #include "pimgate/str.h"
@@ -17,7 +18,7 @@
 
 #include "cli.h"
 
-#define INIT_UNDO_MAX 12
+#define INIT_UNDO_MAX 16
 
 /* What this run created, to remove it again on failure. */
 struct init_undo {
@@ -61,7 +62,7 @@ static int
 init_check_fresh(const struct config *cfg)
 {
 	const char *files[] = {cfg->host_key, cfg->ca_key, cfg->ca_cert,
-	    cfg->pg_tls_cert, cfg->pg_tls_key};
+	    cfg->pg_tls_cert, cfg->pg_tls_key, cfg->audit_key};
 	char pub[PATH_MAX];
 
 	if (init_exists(cfg->db_path) || init_exists(cfg->secret_key))
@@ -147,6 +148,18 @@ init_secret_key(const char *path, struct init_undo *u)
 	return CLI_OK;
 }
 
+/* The Ed25519 key that signs checkpoints of the audit chain. */
+static int
+init_audit_key(const char *path, struct init_undo *u)
+{
+	char err[512];
+
+	init_undo_file(u, path);
+	if (audit_key_create(path, err, sizeof(err)) != PIM_OK)
+		return cli_fail("%s", err);
+	return CLI_OK;
+}
+
 /* The CA, then the PostgreSQL listener's certificate it signs. */
 static int
 init_ca(struct cli_ctx *ctx, struct init_undo *u)
@@ -204,6 +217,7 @@ init_steps(struct cli_ctx *ctx, char *fp, size_t fplen, struct init_undo *u)
 		return CLI_FAIL;
 	if (init_ca(ctx, u) != CLI_OK ||
 	    init_secret_key(cfg->secret_key, u) != CLI_OK ||
+	    init_audit_key(cfg->audit_key, u) != CLI_OK ||
 	    init_store(ctx, u) != CLI_OK)
 		return CLI_FAIL;
 	return CLI_OK;
@@ -221,6 +235,9 @@ init_report(const struct config *cfg, const char *fp)
 	printf("  PostgreSQL    %s, %s (%s)\n", cfg->pg_tls_cert,
 	    cfg->pg_tls_key, cfg->pg_server_names);
 	printf("  secret key    %s\n", cfg->secret_key);
+	printf("  audit key     %s (signs audit checkpoints; 'pimctl audit "
+	       "key' prints its public half)\n",
+	    cfg->audit_key);
 }
 
 int

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 #include "pimgate/clock.h"
 #include "pimgate/config.h"
 #include "pimgate/err.h"
+#include "pimgate/http.h"
 #include "pimgate/log.h"
 #include "pimgate/notify.h"
 #include "pimgate/record.h"
@@ -19,10 +21,12 @@
 #include "pimgate/pg_front.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/store.h"
+#include "pimgate/syslog_out.h"
 #include "pimgate/vault.h"
 
-/* How long live sessions get to close after SIGTERM. */
-#define SHUTDOWN_GRACE_MS 3000
+#include "audit_feed.h"
+#include "daemon.h"
+
 /* How long one store call of the daemon may wait for pimctl's lock. */
 #define DAEMON_STORE_BUSY_MS 40
 
@@ -33,11 +37,14 @@ struct daemon {
 	struct vault *vault;
 	struct session_mgr *mgr;
 	struct notify *notify; /* NULL without a [notify] command */
+	struct audit_feed *audit; /* checkpoints, audit events to syslog */
 	struct ssh_front *ssh;
 	struct pg_front *pg;
+	struct http_server *http; /* /metrics, /healthz */
 	struct event *sigterm, *sigint, *sighup;
 	struct event *drain;
 	int64_t stop_deadline_us;
+	struct run_user user; /* [server] user */
 };
 
 /* Each relayed session holds two descriptors (and a recording): the soft
@@ -58,7 +65,7 @@ daemon_raise_nofile(void)
 static void
 daemon_usage(void)
 {
-	fprintf(stderr, "usage: pimgated [-c FILE]\n");
+	fprintf(stderr, "usage: pimgated [-t] [-c FILE]\n");
 }
 
 static void
@@ -75,8 +82,13 @@ daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
 
-	if (session_mgr_live(d->mgr) == 0 ||
-	    clock_mono_us() >= d->stop_deadline_us) {
+	if (session_mgr_live(d->mgr) == 0) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	if (clock_mono_us() >= d->stop_deadline_us) {
+		log_warn("shutdown grace over; dropping live_sessions=%zu",
+		    session_mgr_live(d->mgr));
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
@@ -96,18 +108,74 @@ daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 	    sig == SIGTERM ? "TERM" : "INT", session_mgr_live(d->mgr));
 	ssh_front_stop(d->ssh);
 	pg_front_stop(d->pg);
+	http_stop(d->http);
 	session_mgr_shutdown(d->mgr);
-	d->stop_deadline_us = clock_mono_us() + SHUTDOWN_GRACE_MS * 1000;
+	d->stop_deadline_us = clock_mono_us() + d->cfg.shutdown_grace * 1000000;
 	d->drain = evtimer_new(d->base, daemon_drain_cb, d);
 	evtimer_add(d->drain, &tv);
+}
+
+/* Log lines go to syslog when [syslog] enabled; the client is also open
+ * for audit events alone ([syslog] audit). */
+static void
+daemon_syslog(struct daemon *d)
+{
+	const struct config *c = &d->cfg;
+	char err[256];
+
+	log_set_syslog(0);
+	if (!c->syslog_enabled && !c->syslog_audit) {
+		syslog_out_close();
+		return;
+	}
+	if (syslog_out_open(c->syslog_socket,
+		syslog_out_facility(c->syslog_facility), "pimgated", err,
+		sizeof(err)) != PIM_OK) {
+		log_error("syslog: %s", err);
+		return;
+	}
+	log_set_syslog(c->syslog_enabled);
+}
+
+/* [notify] command set, changed or removed by a reload. */
+static void
+daemon_notify_reload(struct daemon *d)
+{
+	if (d->cfg.notify_command == NULL) {
+		notify_free(d->notify);
+		d->notify = NULL;
+		return;
+	}
+	if (d->notify != NULL) {
+		if (notify_reconfigure(d->notify) != PIM_OK)
+			log_error("notify: cannot take the new settings");
+		return;
+	}
+	d->notify = notify_new(d->base, d->st, &d->cfg);
+	if (d->notify == NULL || notify_start(d->notify) != PIM_OK) {
+		log_error("cannot start notifications");
+		notify_free(d->notify);
+		d->notify = NULL;
+	}
 }
 
 static void
 daemon_sighup_cb(evutil_socket_t sig, short what, void *arg)
 {
-	/* A closed terminal must not take the bastion down with it. */
-	log_warn("signal received signal=HUP: reloading the configuration "
-		 "is not supported yet; ignored");
+	struct daemon *d = arg;
+	struct reload_changes ch;
+
+	log_info("signal received signal=HUP live_sessions=%zu",
+	    session_mgr_live(d->mgr));
+	if (reload_config(&d->cfg, &ch) != PIM_OK)
+		return;
+	if (ch.log_level)
+		log_set_level(
+		    (enum log_level)log_level_parse(d->cfg.log_level));
+	if (ch.syslog)
+		daemon_syslog(d);
+	if (ch.notify)
+		daemon_notify_reload(d);
 }
 
 static int
@@ -148,6 +216,10 @@ daemon_setup(struct daemon *d)
 	char err[256];
 
 	event_set_log_callback(daemon_libevent_log);
+	if (run_user_prepare(&d->cfg, &d->user, err, sizeof(err)) != PIM_OK) {
+		log_error("%s", err);
+		return PIM_EDENIED;
+	}
 	d->base = event_base_new();
 	if (d->base == NULL)
 		return PIM_ENOMEM;
@@ -170,6 +242,10 @@ daemon_setup(struct daemon *d)
 			return PIM_ERR;
 		}
 	}
+	/* Before leaving root: the signing key may be root's. */
+	d->audit = audit_feed_start(d->base, d->st, &d->cfg);
+	if (d->audit == NULL)
+		return PIM_ERR;
 	d->ssh =
 	    ssh_front_new(d->base, d->mgr, &d->cfg, d->vault, err, sizeof(err));
 	if (d->ssh == NULL || ssh_front_listen(d->ssh, d->cfg.ssh_listen, err,
@@ -183,6 +259,18 @@ daemon_setup(struct daemon *d)
 				 sizeof(err)) != PIM_OK) {
 		log_error("%s", err);
 		return PIM_ERR;
+	}
+	d->http = http_new(d->base, d->mgr, &d->cfg);
+	if (d->http == NULL || http_listen(d->http, d->cfg.http_listen, err,
+				   sizeof(err)) != PIM_OK) {
+		log_error("%s", d->http == NULL ? "out of memory" : err);
+		return PIM_ERR;
+	}
+	/* Listeners, keys and the store are open: root is no longer
+	 * needed. */
+	if (run_user_switch(&d->user, &d->cfg, err, sizeof(err)) != PIM_OK) {
+		log_error("%s", err);
+		return PIM_EDENIED;
 	}
 	d->sigterm = evsignal_new(d->base, SIGTERM, daemon_signal_cb, d);
 	d->sigint = evsignal_new(d->base, SIGINT, daemon_signal_cb, d);
@@ -200,10 +288,14 @@ daemon_teardown(struct daemon *d)
 {
 	ssh_front_free(d->ssh);
 	pg_front_free(d->pg);
+	http_free(d->http);
 	/* Everything recorded is on disk before the last ends are stored. */
 	cast_writer_thread_stop();
 	session_mgr_free(d->mgr);
 	notify_free(d->notify);
+	/* After the last session end is stored: the shutdown checkpoint
+	 * covers it. */
+	audit_feed_stop(d->audit);
 	if (d->drain != NULL)
 		event_free(d->drain);
 	if (d->sigterm != NULL)
@@ -220,14 +312,17 @@ daemon_teardown(struct daemon *d)
 }
 
 static int
-daemon_parse_args(int argc, char **argv, const char **conf)
+daemon_parse_args(int argc, char **argv, const char **conf, bool *test)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:h")) != -1) {
+	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
 		case 'c':
 			*conf = optarg;
+			break;
+		case 't':
+			*test = true;
 			break;
 		default:
 			daemon_usage();
@@ -247,15 +342,27 @@ main(int argc, char **argv)
 	struct daemon d = {0};
 	const char *conf = CONFIG_DEFAULT_PATH;
 	char err[512];
+	bool test = false;
 	int rc = 1;
 
-	if (daemon_parse_args(argc, argv, &conf) != PIM_OK)
+	if (daemon_parse_args(argc, argv, &conf, &test) != PIM_OK)
 		return 2;
+	if (test)
+		return check_config(conf);
 	if (config_load(conf, &d.cfg, err, sizeof(err)) != PIM_OK) {
 		fprintf(stderr, "pimgated: %s\n", err);
 		return 1;
 	}
+	if (check_live_values(&d.cfg, err, sizeof(err)) != PIM_OK) {
+		fprintf(stderr, "pimgated: %s: %s\n", conf, err);
+		config_free(&d.cfg);
+		return 1;
+	}
+	/* State files the daemon makes (recordings, WAL, keys) are its
+	 * own. */
+	umask(077);
 	log_set_level((enum log_level)log_level_parse(d.cfg.log_level));
+	daemon_syslog(&d);
 	signal(SIGPIPE, SIG_IGN);
 	daemon_raise_nofile();
 	if (daemon_setup(&d) == PIM_OK) {
@@ -265,5 +372,6 @@ main(int argc, char **argv)
 		rc = 0;
 	}
 	daemon_teardown(&d);
+	syslog_out_close();
 	return rc;
 }

@@ -355,6 +355,21 @@ notify_start(struct notify *n)
 	return PIM_OK;
 }
 
+int
+notify_reconfigure(struct notify *n)
+{
+	struct timeval tv;
+
+	if (notify_runner_set(n->runner, n->cfg->notify_command,
+		n->cfg->notify_timeout) != PIM_OK)
+		return PIM_ENOMEM;
+	if (n->poll_ev == NULL)
+		return PIM_OK;
+	tv.tv_sec = n->cfg->poll_ms / 1000;
+	tv.tv_usec = (n->cfg->poll_ms % 1000) * 1000;
+	return event_add(n->poll_ev, &tv) == 0 ? PIM_OK : PIM_ENOMEM;
+}
+
 void
 notify_free(struct notify *n)
 {

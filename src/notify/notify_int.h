@@ -26,6 +26,10 @@ int notify_runner_submit(struct notify_runner *r, const char *doc, size_t len,
     const char *event, int64_t audit_id);
 /* How many documents were dropped because the queue was full. */
 uint64_t notify_runner_dropped(const struct notify_runner *r);
+/* SIGHUP: later runs use COMMAND (copied) and TIMEOUT_S; commands
+ * already running keep theirs. PIM_OK or PIM_ENOMEM (nothing changed). */
+int notify_runner_set(
+    struct notify_runner *r, const char *command, int64_t timeout_s);
 void notify_runner_free(struct notify_runner *r);
 
 #endif

@@ -21,6 +21,7 @@
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 
 #include "notify_int.h"
 
@@ -136,6 +137,12 @@ notify_child_report(struct notify_child *c, int status)
 	const struct notify_job *j = c->job;
 
 	notify_child_output(c, out, sizeof(out));
+	if (c->timed_out)
+		metrics_notify_failure(METRICS_NOTIFY_TIMEOUT);
+	else if (!WIFEXITED(status))
+		metrics_notify_failure(METRICS_NOTIFY_SIGNAL);
+	else if (WEXITSTATUS(status) != 0)
+		metrics_notify_failure(METRICS_NOTIFY_EXIT);
 	if (c->timed_out)
 		log_warn("notify command timed out event=%s audit_id=%lld "
 			 "pid=%d ms=%lld output=\"%s\"",
@@ -362,6 +369,7 @@ notify_child_start(struct notify_child *c, struct notify_job *job)
 	    job->event, (long long)job->audit_id, (int)c->pid);
 	return;
 fail:
+	metrics_notify_failure(METRICS_NOTIFY_START);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
 			close(in[i]);
@@ -408,6 +416,7 @@ notify_runner_submit(struct notify_runner *r, const char *doc, size_t len,
 		return PIM_EINVAL;
 	if (r->queued >= NOTIFY_MAX_QUEUED) {
 		r->dropped++;
+		metrics_notify_failure(METRICS_NOTIFY_DROPPED);
 		log_warn("notify queue full; dropped event=%s audit_id=%lld "
 			 "dropped_total=%llu",
 		    event, (long long)audit_id, (unsigned long long)r->dropped);
@@ -461,6 +470,20 @@ notify_runner_new(
 		return NULL;
 	}
 	return r;
+}
+
+int
+notify_runner_set(
+    struct notify_runner *r, const char *command, int64_t timeout_s)
+{
+	char *copy = strdup(command);
+
+	if (copy == NULL)
+		return PIM_ENOMEM;
+	free(r->command);
+	r->command = copy;
+	r->timeout_s = timeout_s > 0 ? timeout_s : 1;
+	return PIM_OK;
 }
 
 void

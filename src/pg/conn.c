@@ -17,6 +17,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/policy.h"
 #include "pimgate/record.h"
 #include "pimgate/session.h"
@@ -114,6 +115,7 @@ pgconn_timeout_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	log_verbose("login timed out proto=postgres peer=%s", c->peer);
+	metrics_connection_refused(METRICS_POSTGRES, METRICS_REFUSED_TIMEOUT);
 	pgconn_refuse(c, PG_SQLSTATE_AUTHZ,
 	    "pimgate: the login took too long; connect again");
 }
@@ -165,6 +167,18 @@ pgconn_refuse(struct pgconn *c, const char *sqlstate, const char *msg)
 	pgconn_arm(c, PG_REFUSE_FLUSH_SECS);
 }
 
+/* The metrics' reason for a refusal with SQLSTATE. */
+static enum metrics_refusal
+pgconn_refusal_of(const char *sqlstate)
+{
+	if (strcmp(sqlstate, PG_SQLSTATE_PROTOCOL) == 0 ||
+	    strcmp(sqlstate, PG_SQLSTATE_FEATURE) == 0)
+		return METRICS_REFUSED_PROTOCOL;
+	if (strcmp(sqlstate, "58000") == 0)
+		return METRICS_REFUSED_STORE;
+	return METRICS_REFUSED_AUTH;
+}
+
 /* Audits a refused login (rate-limited per address: refusals before
  * authentication are free to send) and refuses it. Names that are not
  * valid user or target names are not written as such. */
@@ -176,6 +190,8 @@ pgconn_deny(struct pgconn *c, const char *sqlstate, const char *msg)
 	const char *target = str_valid_name(c->target) ? c->target : "-";
 	unsigned n = session_refusal_audit(c->front->mgr, c->peer);
 
+	metrics_connection_refused(
+	    METRICS_POSTGRES, pgconn_refusal_of(sqlstate));
 	if (n > 0) {
 		if (n > 1)
 			snprintf(more, sizeof(more),
@@ -191,6 +207,16 @@ pgconn_deny(struct pgconn *c, const char *sqlstate, const char *msg)
 		    c->peer, user, target, sqlstate);
 	}
 	pgconn_refuse(c, sqlstate, msg);
+}
+
+/* The person did not prove who they are: counted by method, refused. */
+static void
+pgconn_auth_failed(struct pgconn *c, const char *sqlstate, const char *msg)
+{
+	metrics_auth_failure(METRICS_POSTGRES, strcmp(c->auth, "password") == 0
+						   ? METRICS_AUTH_PASSWORD
+						   : METRICS_AUTH_CERTIFICATE);
+	pgconn_deny(c, sqlstate, msg);
 }
 
 /* ---- the initial packet, before TLS ---- */
@@ -418,6 +444,8 @@ pgconn_admit(struct pgconn *c)
 	if (!session_recording_space(c->front->mgr)) {
 		log_error("recordings disk below its free-space floor dir=%s",
 		    c->front->cfg->recordings_dir);
+		metrics_connection_refused(
+		    METRICS_POSTGRES, METRICS_REFUSED_RECORDING);
 		pgconn_refuse(c, "53100",
 		    "pimgate cannot record sessions right now (its disk is "
 		    "full); try again later or tell the administrator");
@@ -426,6 +454,9 @@ pgconn_admit(struct pgconn *c)
 	rc = session_open(c->front->mgr, c->user, c->target, "postgres",
 	    c->peer, &pgconn_ops, c, &c->sess, reason, sizeof(reason));
 	if (rc != PIM_OK) {
+		metrics_connection_refused(METRICS_POSTGRES,
+		    rc == PIM_EDENIED ? METRICS_REFUSED_ADMISSION
+				      : METRICS_REFUSED_STORE);
 		pgconn_refuse(c, PG_SQLSTATE_AUTHZ, reason);
 		return;
 	}
@@ -452,7 +483,7 @@ pgconn_check_cert(struct pgconn *c)
 
 	str_copy(c->auth, "certificate", sizeof(c->auth));
 	if (c->verify != X509_V_OK) {
-		pgconn_deny(
+		pgconn_auth_failed(
 		    c, PG_SQLSTATE_AUTHZ, pgconn_verify_text(c->verify));
 		return;
 	}
@@ -460,12 +491,12 @@ pgconn_check_cert(struct pgconn *c)
 		snprintf(reason, sizeof(reason),
 		    "the client certificate is for user %s, not %s",
 		    c->cert_user[0] ? c->cert_user : "(none)", c->user);
-		pgconn_deny(c, PG_SQLSTATE_AUTHZ, reason);
+		pgconn_auth_failed(c, PG_SQLSTATE_AUTHZ, reason);
 		return;
 	}
 	if (policy_cert_accept(st, c->serial, c->user, c->target, clock_now(),
 		reason, sizeof(reason)) != PIM_OK) {
-		pgconn_deny(c, PG_SQLSTATE_AUTHZ, reason);
+		pgconn_auth_failed(c, PG_SQLSTATE_AUTHZ, reason);
 		return;
 	}
 	pgconn_admit(c);
@@ -544,7 +575,7 @@ pgconn_who(struct pgconn *c)
 	} else if (c->front->cfg->pg_password_auth) {
 		pgconn_ask_password(c);
 	} else {
-		pgconn_deny(c, PG_SQLSTATE_AUTHZ,
+		pgconn_auth_failed(c, PG_SQLSTATE_AUTHZ,
 		    "no client certificate: ask for one with the db-cert "
 		    "command (ssh USER@BASTION db-cert TARGET < FILE.csr)");
 	}
@@ -620,6 +651,8 @@ pgconn_unchecked(struct pgconn *c, struct pw_source *src)
 		session_audit_login(c->front->mgr, c->user, c->target, c->peer,
 		    "refused", detail);
 	}
+	metrics_auth_failure(METRICS_POSTGRES, METRICS_AUTH_PASSWORD);
+	metrics_connection_refused(METRICS_POSTGRES, METRICS_REFUSED_RATE);
 	pgconn_refuse(c, PG_SQLSTATE_PASSWORD,
 	    "too many password attempts from your address; wait a minute "
 	    "and try again");
@@ -645,7 +678,7 @@ pgconn_check_password(struct pgconn *c, char *password)
 		return;
 	}
 	if (rc != PIM_OK) {
-		pgconn_deny(c, PG_SQLSTATE_PASSWORD, why);
+		pgconn_auth_failed(c, PG_SQLSTATE_PASSWORD, why);
 		return;
 	}
 	pgconn_admit(c);

@@ -17,6 +17,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/net.h"
 #include "pimgate/pg_front.h"
 #include "pimgate/str.h"
@@ -141,9 +142,12 @@ pg_front_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		log_warn("too many connections logging in proto=postgres "
 			 "peer=%s",
 		    peer);
+		metrics_connection_refused(
+		    METRICS_POSTGRES, METRICS_REFUSED_CAPACITY);
 		close(fd);
 		return;
 	}
+	metrics_connection_accepted(METRICS_POSTGRES);
 	log_verbose("connection accepted proto=postgres peer=%s", peer);
 	pgconn_start(f, fd, peer);
 }

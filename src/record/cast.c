@@ -16,6 +16,7 @@
 #include "cast_int.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +161,7 @@ cast_fail(struct cast_writer *w, int e)
 
 	if (!atomic_compare_exchange_strong(&w->err, &expect, PIM_EIO))
 		return;
+	metrics_recording_error();
 	log_error("recording write failed path=%s: %s",
 	    log_str(w->path, path, sizeof(path)),
 	    strerror_r(e, msg, sizeof(msg)));
@@ -204,6 +206,8 @@ cast_chunk_write(struct cast_chunk *c)
 		e = cast_write_all(w->fd, c->data, n);
 		if (e != 0)
 			cast_fail(w, e);
+		else
+			metrics_recording_written(n);
 	}
 	atomic_fetch_sub(&w->backlog, n);
 	return atomic_load(&w->err);
@@ -546,8 +550,12 @@ static int
 cast_create(const char *path, int *fd)
 {
 	*fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (*fd < 0)
-		return errno == EEXIST ? PIM_EEXIST : PIM_EIO;
+	if (*fd < 0 && errno == EEXIST)
+		return PIM_EEXIST;
+	if (*fd < 0) {
+		metrics_recording_error();
+		return PIM_EIO;
+	}
 	return PIM_OK;
 }
 

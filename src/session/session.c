@@ -11,6 +11,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/policy.h"
 #include "pimgate/record.h"
 #include "pimgate/session.h"
@@ -250,6 +251,9 @@ session_open(struct session_mgr *m, const char *user, const char *target,
 		goto fail;
 	TAILQ_INSERT_TAIL(&m->live, s, entry);
 	m->nlive++;
+	s->opened_us = clock_mono_us();
+	s->metrics_proto = (int)metrics_proto_of(protocol);
+	metrics_session_started((enum metrics_proto)s->metrics_proto);
 	session_arm_deadline(s);
 	session_arm_idle(s, s->adm.idle_timeout);
 	*out = s;
@@ -321,6 +325,7 @@ session_traffic(struct session *s, size_t in, size_t out)
 	s->row.bytes_in += (int64_t)in;
 	s->row.bytes_out += (int64_t)out;
 	s->last_traffic_us = clock_mono_us();
+	metrics_relayed((enum metrics_proto)s->metrics_proto, in, out);
 }
 
 /* ---- ending ---- */
@@ -366,6 +371,8 @@ session_end(struct session *s, const char *reason, const char *message)
 		return;
 	s->state = SESSION_ENDING;
 	str_copy(s->end_reason, reason, sizeof(s->end_reason));
+	s->end_asked_ms = clock_now_ms();
+	metrics_session_kill(reason);
 	if (message == NULL) {
 		session_default_message(s, reason, buf, sizeof(buf));
 		message = buf;
@@ -416,6 +423,27 @@ session_write_end(struct session *s)
 	return true;
 }
 
+/* The end in the metrics: the duration, and for a session the bastion
+ * cut off, how long after its deadline (expiry: the window's end, or the
+ * decision if the window closed early; revocation and kill: the
+ * decision) it was gone. */
+static void
+session_metrics_end(const struct session *s)
+{
+	enum metrics_proto p = (enum metrics_proto)s->metrics_proto;
+	const char *r = s->end_reason;
+	int64_t now_ms = clock_now_ms(), from_ms = s->end_asked_ms;
+
+	metrics_session_ended(
+	    p, r, (double)(clock_mono_us() - s->opened_us) / 1e6);
+	if (strcmp(r, END_EXPIRED) != 0 && strcmp(r, END_REVOKED) != 0 &&
+	    strcmp(r, END_KILLED) != 0)
+		return;
+	if (strcmp(r, END_EXPIRED) == 0 && s->adm.deadline * 1000 < from_ms)
+		from_ms = s->adm.deadline * 1000;
+	metrics_session_kill_lag((double)(now_ms - from_ms) / 1e3);
+}
+
 void
 session_close(struct session *s)
 {
@@ -424,6 +452,7 @@ session_close(struct session *s)
 	if (s->end_reason[0] == '\0')
 		str_copy(s->end_reason, END_EXIT, sizeof(s->end_reason));
 	s->ended_at = clock_now();
+	session_metrics_end(s);
 	log_info("session closed session=%lld user=%s target=%s reason=%s "
 		 "bytes_in=%lld bytes_out=%lld",
 	    (long long)s->row.id, s->row.user, s->row.target, s->end_reason,

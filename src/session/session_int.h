@@ -28,6 +28,9 @@ struct session {
 	struct event *idle_ev;
 	struct event *warn_ev; /* the next warning before the deadline */
 	int64_t last_traffic_us;
+	int64_t opened_us; /* monotonic, for the duration metric */
+	int64_t end_asked_ms; /* wall clock when the end was decided */
+	int metrics_proto; /* enum metrics_proto of row.protocol */
 	int recordings;
 	char end_reason[16];
 	int64_t ended_at;

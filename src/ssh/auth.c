@@ -5,6 +5,7 @@
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/session.h"
 #include "pimgate/str.h"
 
@@ -71,6 +72,9 @@ auth_result(struct conn *c, const char *login, bool ok, const char *method,
 	snprintf(detail, sizeof(detail), "%s: %s", method, why);
 	session_audit_login(
 	    c->front->mgr, user, target, c->peer, "failed", detail);
+	metrics_auth_failure(METRICS_SSH, strcmp(method, "password") == 0
+					      ? METRICS_AUTH_PASSWORD
+					      : METRICS_AUTH_PUBLICKEY);
 	log_info("login failed user=%s peer=%s method=%s reason=\"%s\"", user,
 	    c->peer, method, why);
 	if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
@@ -87,6 +91,7 @@ auth_unchecked(struct conn *c, const char *login, struct pw_source *src)
 	char why[160];
 
 	if (n == 0) {
+		metrics_auth_failure(METRICS_SSH, METRICS_AUTH_PASSWORD);
 		if (++c->auth_tries >= SSH_MAX_AUTH_TRIES)
 			c->client_gone = true;
 		return SSH_AUTH_DENIED;

@@ -50,8 +50,13 @@ ch_record_output(struct chpair *p, const void *data, size_t len)
 static void
 ch_traffic(struct chpair *p, size_t in, size_t out)
 {
-	if (p->conn->sess != NULL)
-		session_traffic(p->conn->sess, in, out);
+	p->uncounted_in += in;
+	p->uncounted_out += out;
+	if (p->conn->sess == NULL ||
+	    (p->uncounted_in == 0 && p->uncounted_out == 0))
+		return;
+	session_traffic(p->conn->sess, p->uncounted_in, p->uncounted_out);
+	p->uncounted_in = p->uncounted_out = 0;
 }
 
 static size_t
@@ -575,6 +580,7 @@ ch_relay_client(struct chpair *p)
 {
 	size_t n;
 
+	ch_traffic(p, 0, 0); /* what came before the session, if any */
 	if (!ch_move(p->c2u, p->uch, false)) {
 		if (p->conn->sess != NULL)
 			session_end(p->conn->sess, END_UPSTREAM, NULL);

@@ -10,6 +10,7 @@
 #include "pimgate/config.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/session.h"
 #include "pimgate/str.h"
 
@@ -99,10 +100,13 @@ conn_accept(struct ssh_front *f, int fd, const char *peer)
 		log_warn("connection refused peer=%s reason=\"%zu connections "
 			 "are still authenticating\"",
 		    peer, f->unauthed);
+		metrics_connection_refused(
+		    METRICS_SSH, METRICS_REFUSED_CAPACITY);
 		close(fd);
 		free(c);
 		return;
 	}
+	metrics_connection_accepted(METRICS_SSH);
 	c->front = f;
 	c->fd = fd;
 	c->state = CONN_KEX;
@@ -181,6 +185,9 @@ conn_admit(struct conn *c)
 		log_info("admission refused user=%s target=%s peer=%s "
 			 "reason=\"%s\"",
 		    c->user, c->target, c->peer, reason);
+		metrics_connection_refused(
+		    METRICS_SSH, rc == PIM_EDENIED ? METRICS_REFUSED_ADMISSION
+						   : METRICS_REFUSED_STORE);
 		return;
 	}
 	if (upstream_start(c, reason, sizeof(reason)) != PIM_OK) {
@@ -412,6 +419,9 @@ conn_free(struct conn *c)
 	struct chpair *p;
 
 	conn_authed(c);
+	/* Failed attempts and never in: the login was refused. */
+	if (!c->authed && c->auth_tries > 0)
+		metrics_connection_refused(METRICS_SSH, METRICS_REFUSED_AUTH);
 	c->state = CONN_DEAD;
 	while ((p = TAILQ_FIRST(&c->chans)) != NULL)
 		chpair_free(p);

@@ -31,15 +31,27 @@ ssh_front_log_cb(
 static int
 ssh_front_bind(struct ssh_front *f, char *err, size_t errlen)
 {
+	ssh_key key = NULL;
+
 	f->bind = ssh_bind_new();
 	if (f->bind == NULL) {
 		str_copy(err, "cannot create the SSH server context", errlen);
 		return PIM_ENOMEM;
 	}
-	if (ssh_bind_options_set(f->bind, SSH_BIND_OPTIONS_HOSTKEY,
-		f->cfg->host_key) != SSH_OK) {
-		snprintf(err, errlen, "cannot load SSH host key %s: %s",
+	/* Read now, not at the first connection: by then pimgated may have
+	 * become [server] user, who need not be able to read it. The bind
+	 * owns the key once it is set. */
+	if (ssh_pki_import_privkey_file(
+		f->cfg->host_key, NULL, NULL, NULL, &key) != SSH_OK) {
+		snprintf(err, errlen, "cannot load SSH host key %s",
+		    f->cfg->host_key);
+		return PIM_EIO;
+	}
+	if (ssh_bind_options_set(f->bind, SSH_BIND_OPTIONS_IMPORT_KEY, key) !=
+	    SSH_OK) {
+		snprintf(err, errlen, "cannot use SSH host key %s: %s",
 		    f->cfg->host_key, ssh_get_error(f->bind));
+		ssh_key_free(key);
 		return PIM_EIO;
 	}
 	/* The version string names the product, not the library. */

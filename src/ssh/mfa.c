@@ -13,6 +13,7 @@
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
+#include "pimgate/metrics.h"
 #include "pimgate/policy.h"
 #include "pimgate/session.h"
 #include "pimgate/str.h"
@@ -82,6 +83,7 @@ mfa_refuse(struct conn *c, ssh_message msg, const char *why)
 	snprintf(detail, sizeof(detail), "%s+totp: %s", c->mfa_method, why);
 	session_audit_login(c->front->mgr, c->mfa_user, c->mfa_target, c->peer,
 	    "failed", detail);
+	metrics_auth_failure(METRICS_SSH, METRICS_AUTH_TOTP);
 	log_info("login failed user=%s peer=%s method=%s+totp reason=\"%s\"",
 	    c->mfa_user, c->peer, c->mfa_method, why);
 	c->auth_tries++;

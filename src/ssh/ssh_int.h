@@ -138,6 +138,9 @@ struct chpair {
 	char *env_value[SSH_MAX_ENV];
 
 	struct evbuffer *c2u; /* client -> upstream */
+	/* Bytes taken before the connection had its session (data can come
+	 * in the same round as the login): counted once it has one. */
+	size_t uncounted_in, uncounted_out;
 	struct evbuffer *u2c; /* upstream stdout -> client */
 	struct evbuffer *u2c_err; /* upstream stderr -> client */
 	bool c_eof, c_eof_sent, c_closed;

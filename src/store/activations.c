@@ -11,13 +11,8 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-#define ACT_COLS                                                              \
-	"a.id, a.user_id, a.role_id, u.name, r.name, a.state, a.start,"       \
-	" a.\"end\", a.reason, a.ticket, a.requested_by, a.created, a.ended," \
-	" a.break_glass, a.approve_by"
-#define ACT_FROM                                               \
-	" FROM activations a JOIN users u ON u.id = a.user_id" \
-	" JOIN roles r ON r.id = a.role_id"
+#define ACT_COLS STORE_ACT_COLS
+#define ACT_FROM STORE_ACT_FROM
 
 static const char *const act_state_names[] = {
     [ACT_PENDING] = "pending",
@@ -78,8 +73,8 @@ act_transition_valid(enum store_act_state from, enum store_act_state to)
 	}
 }
 
-static void
-act_from_row(sqlite3_stmt *s, struct store_activation *a)
+void
+store_act_from_row(sqlite3_stmt *s, struct store_activation *a)
 {
 	char state[16];
 
@@ -158,7 +153,7 @@ store_activation_get(struct store *st, int64_t id, struct store_activation *a)
 	sqlite3_bind_int64(s, 1, id);
 	r = store_step_row(st, s, "reading an activation");
 	if (r == PIM_OK)
-		act_from_row(s, a);
+		store_act_from_row(s, a);
 	else if (r == PIM_ENOTFOUND)
 		store_err(st, r, "no activation %lld", (long long)id);
 	store_stmt_put(st, STMT_ACT_GET, s);
@@ -273,7 +268,7 @@ act_row(sqlite3_stmt *s, void *ctx)
 	struct act_each *e = ctx;
 	struct store_activation a = {0};
 
-	act_from_row(s, &a);
+	store_act_from_row(s, &a);
 	return e->cb(&a, e->arg);
 }
 

@@ -208,6 +208,27 @@ static const char schema_v7[] =
     "ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';";
 
+/* Version 8: signed checkpoints of the audit chain's head. Each row says
+ * which event was the newest (its id and hash), how many events there
+ * were up to it, when, and the bastion's Ed25519 signature over that
+ * (audit/checkpoint.c), so a tail deleted later still shows. */
+static const char schema_v8[] = "CREATE TABLE audit_checkpoints ("
+				" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+				" ts_ms INTEGER NOT NULL,"
+				" head_id INTEGER NOT NULL,"
+				" head_hash TEXT NOT NULL,"
+				" count INTEGER NOT NULL,"
+				" key_id TEXT NOT NULL,"
+				" sig TEXT NOT NULL);";
+
+/* Version 9: indexes for access reports (report.c), which read a period
+ * of activations and sessions by when they ended (0 while a session is
+ * live) and a user's earlier sessions by start. */
+static const char schema_v9[] =
+    "CREATE INDEX activations_end ON activations(\"end\");"
+    "CREATE INDEX sessions_end ON sessions(\"end\");"
+    "CREATE INDEX sessions_user_start ON sessions(user_id, start);";
+
 /* Index I takes the schema from version I to version I + 1. */
 static const char *const migrations[] = {
     schema_v1,
@@ -217,6 +238,8 @@ static const char *const migrations[] = {
     schema_v5,
     schema_v6,
     schema_v7,
+    schema_v8,
+    schema_v9,
 };
 
 #define SCHEMA_LATEST ((int)(sizeof(migrations) / sizeof(migrations[0])))

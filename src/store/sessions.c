@@ -3,10 +3,7 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-#define SESSION_COLS                                                     \
-	"id, user_id, target_id, role_id, assignment_id, activation_id," \
-	" user, target, role, protocol, peer, start, deadline, \"end\"," \
-	" end_reason, bytes_in, bytes_out, recording"
+#define SESSION_COLS STORE_SESSION_COLS
 
 struct session_each {
 	store_session_cb cb;
@@ -18,8 +15,8 @@ struct path_each {
 	void *arg;
 };
 
-static void
-session_from_row(sqlite3_stmt *s, struct store_session *x)
+void
+store_session_from_row(sqlite3_stmt *s, struct store_session *x)
 {
 	x->id = sqlite3_column_int64(s, 0);
 	x->user_id = sqlite3_column_int64(s, 1);
@@ -163,7 +160,7 @@ store_session_get(struct store *st, int64_t id, struct store_session *x)
 	sqlite3_bind_int64(s, 1, id);
 	r = store_step_row(st, s, "reading a session");
 	if (r == PIM_OK)
-		session_from_row(s, x);
+		store_session_from_row(s, x);
 	else if (r == PIM_ENOTFOUND)
 		store_err(st, r, "no session %lld", (long long)id);
 	store_stmt_put(st, STMT_SESSION_GET, s);
@@ -204,7 +201,7 @@ session_row(sqlite3_stmt *s, void *ctx)
 	struct session_each *e = ctx;
 	struct store_session x = {0};
 
-	session_from_row(s, &x);
+	store_session_from_row(s, &x);
 	return e->cb(&x, e->arg);
 }
 

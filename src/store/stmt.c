@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "pimgate/err.h"
+#include "pimgate/metrics.h"
 #include "pimgate/str.h"
 #include "store_int.h"
 
@@ -43,10 +44,14 @@ int
 store_fail(struct store *st, int rc, const char *what)
 {
 	const char *msg = st->db != NULL ? sqlite3_errmsg(st->db) : NULL;
+	int code = store_map(rc);
 
+	/* A duplicate or a missing reference is an answer, not a failure. */
+	if (code == PIM_ESTORE || code == PIM_EBUSY)
+		metrics_store_error(code == PIM_EBUSY);
 	if (msg == NULL)
 		msg = sqlite3_errstr(rc);
-	return store_err(st, store_map(rc), "%s: %s", what, msg);
+	return store_err(st, code, "%s: %s", what, msg);
 }
 
 int

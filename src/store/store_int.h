@@ -75,6 +75,14 @@ enum store_stmt_id {
 	STMT_CERT_REVOKE,
 	STMT_AUDIT_PREV,
 	STMT_AUDIT_SET_HASH,
+	STMT_AUDIT_HEAD,
+	STMT_AUDIT_COUNT,
+	STMT_CKPT_ADD,
+	STMT_CKPT_LIST,
+	STMT_REPORT_ACTS,
+	STMT_REPORT_SESSIONS,
+	STMT_REPORT_REFUSALS,
+	STMT_REPORT_VOLUMES,
 	STMT_COUNT
 };
 
@@ -118,6 +126,22 @@ int store_exec(struct store *st, const char *sql, const char *what);
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Copies column COL as text into DST (SIZE), "" for NULL. */
 void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+
+/* The columns that activations.c and sessions.c select (report.c reads
+ * the same rows), and the functions that read one such row. */
+#define STORE_ACT_COLS                                                        \
+	"a.id, a.user_id, a.role_id, u.name, r.name, a.state, a.start,"       \
+	" a.\"end\", a.reason, a.ticket, a.requested_by, a.created, a.ended," \
+	" a.break_glass, a.approve_by"
+#define STORE_ACT_FROM                                         \
+	" FROM activations a JOIN users u ON u.id = a.user_id" \
+	" JOIN roles r ON r.id = a.role_id"
+#define STORE_SESSION_COLS                                               \
+	"id, user_id, target_id, role_id, assignment_id, activation_id," \
+	" user, target, role, protocol, peer, start, deadline, \"end\"," \
+	" end_reason, bytes_in, bytes_out, recording"
+void store_act_from_row(sqlite3_stmt *s, struct store_activation *a);
+void store_session_from_row(sqlite3_stmt *s, struct store_session *x);
 
 /* Runs the schema migrations (schema.c). */
 int store_migrate(struct store *st);

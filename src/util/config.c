@@ -4,6 +4,7 @@
 
 #include "pimgate/clock.h"
 #include "pimgate/err.h"
+#include "pimgate/hours.h"
 #include "pimgate/log.h"
 
 #include <errno.h>
@@ -28,6 +29,11 @@ enum config_kind {
 	CK_POLL_MS,
 	CK_SIZE,
 	CK_FACTOR,
+	/* Strings checked by hours.h: [report] working_hours,
+	 * working_days, timezone. */
+	CK_HOURS,
+	CK_DAYS,
+	CK_ZONE,
 };
 
 struct config_key {
@@ -71,9 +77,9 @@ static const struct config_key config_keys[] = {
     {"syslog", "audit", CK_BOOL, CFG_FIELD(syslog_audit)},
     {"audit", "signing_key", CK_STRING, CFG_FIELD(audit_key)},
     {"audit", "checkpoint_interval", CK_DURATION, CFG_FIELD(audit_checkpoint)},
-    {"report", "working_hours", CK_STRING, CFG_FIELD(report_hours)},
-    {"report", "working_days", CK_STRING, CFG_FIELD(report_days)},
-    {"report", "timezone", CK_STRING, CFG_FIELD(report_tz)},
+    {"report", "working_hours", CK_HOURS, CFG_FIELD(report_hours)},
+    {"report", "working_days", CK_DAYS, CFG_FIELD(report_days)},
+    {"report", "timezone", CK_ZONE, CFG_FIELD(report_tz)},
     {"report", "volume_factor", CK_FACTOR, CFG_FIELD(report_volume_factor)},
 };
 
@@ -84,6 +90,13 @@ struct config_parse {
 	struct config *cfg;
 	char msg[CONFIG_MSG_MAX]; /* the first error, without file:line */
 	int nomem;
+	/* config_load_each: every problem goes to EACH, parsing goes on. */
+	config_problem_fn each;
+	void *arg;
+	int problems;
+	char bad_section[CONFIG_MSG_MAX]; /* the last unknown one told */
+	FILE *in;
+	int line, next_line; /* the line being parsed, the one after it */
 };
 
 static bool
@@ -189,6 +202,22 @@ config_set_string(char **field, const char *v)
 	return PIM_OK;
 }
 
+/* The [report] settings of working hours, as hours.h reads them. */
+static int
+config_check_report(enum config_kind kind, const char *v)
+{
+	unsigned days;
+	int a, b;
+
+	if (kind == CK_HOURS)
+		return hours_parse_span(v, &a, &b);
+	if (kind == CK_DAYS)
+		return hours_parse_days(v, &days);
+	if (kind == CK_ZONE)
+		return hours_check_tz(v) == PIM_OK ? PIM_OK : PIM_EINVAL;
+	return PIM_OK;
+}
+
 static int
 config_check_value(const struct config_key *k, const char *v)
 {
@@ -201,7 +230,7 @@ config_check_value(const struct config_key *k, const char *v)
 		return config_split_hostport(v, host, sizeof(host), &port);
 	if (k->kind == CK_LOG_LEVEL)
 		return log_level_parse(v) < 0 ? PIM_EINVAL : PIM_OK;
-	return PIM_OK;
+	return config_check_report(k->kind, v);
 }
 
 static const char *
@@ -222,6 +251,13 @@ config_expected(enum config_kind kind)
 		return "a size such as 512M or 2G";
 	case CK_FACTOR:
 		return "a whole number from 2 to 1000";
+	case CK_HOURS:
+		return "HH:MM-HH:MM, the start before the end (24:00 at most)";
+	case CK_DAYS:
+		return "weekdays such as mon-fri or mon,wed,sat";
+	case CK_ZONE:
+		return "UTC or an IANA time zone name found in "
+		       "/usr/share/zoneinfo, such as Europe/Paris";
 	default:
 		return "a non-empty value";
 	}
@@ -254,34 +290,57 @@ config_apply(struct config *cfg, const struct config_key *k, const char *v)
 	}
 }
 
+/* Reports the problem in MSG: to EACH with its line (parsing goes on),
+ * or as the first and only error (parsing stops). Returns what the
+ * libinih callback returns. */
+static int
+config_problem(struct config_parse *cp, const char *msg)
+{
+	char line[CONFIG_MSG_MAX + 64];
+
+	if (cp->each == NULL) {
+		snprintf(cp->msg, sizeof(cp->msg), "%s", msg);
+		return 0;
+	}
+	snprintf(line, sizeof(line), "%s:%d: %s", cp->cfg->path, cp->line, msg);
+	cp->each(cp->arg, line);
+	cp->problems++;
+	return 1;
+}
+
 static int
 config_handler(
     void *user, const char *section, const char *name, const char *value)
 {
 	struct config_parse *cp = user;
 	const struct config_key *k;
+	char msg[CONFIG_MSG_MAX];
 	int r;
 
-	if (cp->msg[0] != '\0')
+	if (cp->each == NULL && cp->msg[0] != '\0')
 		return 1; /* only the first error is reported */
 	if (!config_section_known(section)) {
+		/* Once per section, not once per key in it. */
+		if (cp->each != NULL && strcmp(cp->bad_section, section) == 0)
+			return 1;
 		snprintf(
-		    cp->msg, sizeof(cp->msg), "unknown section [%s]", section);
-		return 0;
+		    cp->bad_section, sizeof(cp->bad_section), "%s", section);
+		snprintf(msg, sizeof(msg), "unknown section [%s]", section);
+		return config_problem(cp, msg);
 	}
 	k = config_key_find(section, name);
 	if (k == NULL) {
-		snprintf(cp->msg, sizeof(cp->msg), "unknown key [%s] %s",
-		    section, name);
-		return 0;
+		snprintf(
+		    msg, sizeof(msg), "unknown key [%s] %s", section, name);
+		return config_problem(cp, msg);
 	}
 	r = config_apply(cp->cfg, k, value);
 	if (r == PIM_ENOMEM)
 		cp->nomem = 1;
 	if (r != PIM_OK) {
-		snprintf(cp->msg, sizeof(cp->msg), "[%s] %s: expected %s",
-		    section, name, config_expected(k->kind));
-		return 0;
+		snprintf(msg, sizeof(msg), "[%s] %s: expected %s", section,
+		    name, config_expected(k->kind));
+		return config_problem(cp, msg);
 	}
 	return 1;
 }
@@ -342,6 +401,41 @@ config_defaults(struct config *c)
 	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
 }
 
+/* libinih's reader: fgets that keeps count of lines, so that problems
+ * found by the callback can name theirs. */
+static char *
+config_reader(char *str, int num, void *stream)
+{
+	struct config_parse *cp = stream;
+	char *s = fgets(str, num, cp->in);
+	size_t len;
+
+	if (s == NULL)
+		return NULL;
+	cp->line = cp->next_line;
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == '\n')
+		cp->next_line++;
+	return s;
+}
+
+/* Runs libinih over PATH with CP; returns what ini_parse would: 0, the
+ * first bad line, or -1 if PATH cannot be opened. */
+static int
+config_parse_file(const char *path, struct config_parse *cp)
+{
+	int line;
+
+	cp->in = fopen(path, "re");
+	if (cp->in == NULL)
+		return -1;
+	cp->line = cp->next_line = 1;
+	line = ini_parse_stream(config_reader, cp, config_handler, cp);
+	fclose(cp->in);
+	cp->in = NULL;
+	return line;
+}
+
 /* Runs libinih over PATH; on failure fills ERR and returns the code. */
 static int
 config_read(const char *path, struct config *cfg, char *err, size_t errlen)
@@ -349,7 +443,7 @@ config_read(const char *path, struct config *cfg, char *err, size_t errlen)
 	struct config_parse cp = {.cfg = cfg};
 	int line;
 
-	line = ini_parse(path, config_handler, &cp);
+	line = config_parse_file(path, &cp);
 	if (line == 0)
 		return PIM_OK;
 	if (line == -1) {
@@ -366,6 +460,23 @@ config_read(const char *path, struct config *cfg, char *err, size_t errlen)
 	return PIM_EINVAL;
 }
 
+/* Zeroes CFG and sets the defaults that do not depend on the file. */
+static int
+config_init(const char *path, struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->login_grace = 60;
+	cfg->poll_ms = 200;
+	cfg->record_max_size = (int64_t)1 << 30;
+	cfg->record_min_free = (int64_t)256 << 20;
+	cfg->notify_timeout = 10;
+	cfg->shutdown_grace = 10;
+	cfg->audit_checkpoint = 3600;
+	cfg->report_volume_factor = 10;
+	cfg->path = strdup(path);
+	return cfg->path == NULL ? PIM_ENOMEM : PIM_OK;
+}
+
 int
 config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
 {
@@ -376,18 +487,8 @@ config_load(const char *path, struct config *cfg, char *err, unsigned errlen)
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	memset(cfg, 0, sizeof(*cfg));
 	err[0] = '\0';
-	cfg->login_grace = 60;
-	cfg->poll_ms = 200;
-	cfg->record_max_size = (int64_t)1 << 30;
-	cfg->record_min_free = (int64_t)256 << 20;
-	cfg->notify_timeout = 10;
-	cfg->shutdown_grace = 10;
-	cfg->audit_checkpoint = 3600;
-	cfg->report_volume_factor = 10;
-	cfg->path = strdup(path);
-	if (cfg->path == NULL) {
+	if (config_init(path, cfg) != PIM_OK) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return PIM_ENOMEM;
 	}
@@ -501,4 +602,156 @@ config_split_hostport(const char *s, char *host, unsigned hostlen, int *port)
 	if (config_parse_port(colon + 1, port) != PIM_OK)
 		return PIM_EINVAL;
 	return config_copy_host(s, len, host, hostlen);
+}
+
+int
+config_load_each(
+    const char *path, struct config *cfg, config_problem_fn each, void *arg)
+{
+	struct config_parse cp = {.cfg = cfg, .each = each, .arg = arg};
+	char msg[CONFIG_MSG_MAX + 64];
+	int line;
+
+	if (config_init(path, cfg) != PIM_OK) {
+		each(arg, "out of memory");
+		return 1;
+	}
+	line = config_parse_file(path, &cp);
+	if (line == -1) {
+		snprintf(msg, sizeof(msg), "%s: cannot open: %s", path,
+		    strerror(errno));
+		each(arg, msg);
+		return cp.problems + 1;
+	}
+	/* The callback never stops the parse here: a line is a syntax
+	 * error (the first one only). */
+	if (line > 0 || line < -1 || cp.nomem) {
+		snprintf(msg, sizeof(msg), "%s:%d: %s", path, line,
+		    line > 0 ? "syntax error" : "out of memory");
+		each(arg, msg);
+		cp.problems++;
+	}
+	if (cfg->state_dir == NULL) {
+		snprintf(msg, sizeof(msg), "%s: [server] state_dir is required",
+		    path);
+		each(arg, msg);
+		cp.problems++;
+	} else if (config_defaults(cfg) != PIM_OK) {
+		snprintf(msg, sizeof(msg), "%s: out of memory", path);
+		each(arg, msg);
+		cp.problems++;
+	}
+	return cp.problems;
+}
+
+/* The keys pimgated applies on SIGHUP; every other one (listen
+ * addresses, paths, keys, the user) needs a restart. A key added to
+ * config_keys needs a restart until it is listed here. */
+static const struct {
+	const char *section, *name;
+} config_live_keys[] = {
+    {"server", "log_level"},
+    {"server", "store_poll_ms"},
+    {"server", "shutdown_grace"},
+    {"ssh", "login_grace_time"},
+    {"postgres", "password_auth"},
+    {"recording", "input"},
+    {"recording", "max_size"},
+    {"recording", "min_free"},
+    {"notify", "command"},
+    {"notify", "timeout"},
+    {"syslog", "enabled"},
+    {"syslog", "socket"},
+    {"syslog", "facility"},
+    {"syslog", "audit"},
+    {"audit", "checkpoint_interval"},
+    {"report", "working_hours"},
+    {"report", "working_days"},
+    {"report", "timezone"},
+    {"report", "volume_factor"},
+};
+
+static bool
+config_key_live(const struct config_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(config_live_keys) / sizeof(config_live_keys[0]);
+	     i++) {
+		if (strcmp(config_live_keys[i].section, k->section) == 0 &&
+		    strcmp(config_live_keys[i].name, k->name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True for the kinds whose field is a string (char *). */
+static bool
+config_kind_string(enum config_kind kind)
+{
+	return kind == CK_STRING || kind == CK_LISTEN || kind == CK_LOG_LEVEL ||
+	       kind == CK_HOURS || kind == CK_DAYS || kind == CK_ZONE;
+}
+
+/* Bytes of K's field in struct config. */
+static size_t
+config_field_size(const struct config_key *k)
+{
+	if (k->kind == CK_BOOL)
+		return sizeof(bool);
+	return config_kind_string(k->kind) ? sizeof(char *) : sizeof(int64_t);
+}
+
+static bool
+config_field_equal(
+    const struct config_key *k, const struct config *a, const struct config *b)
+{
+	const char *fa = (const char *)a + k->offset;
+	const char *fb = (const char *)b + k->offset;
+	const char *sa, *sb;
+
+	if (!config_kind_string(k->kind))
+		return memcmp(fa, fb, config_field_size(k)) == 0;
+	memcpy(&sa, fa, sizeof(sa));
+	memcpy(&sb, fb, sizeof(sb));
+	if (sa == NULL || sb == NULL)
+		return sa == sb;
+	return strcmp(sa, sb) == 0;
+}
+
+/* Exchanges K's field between A and B (strings move, not copied). */
+static void
+config_field_swap(
+    const struct config_key *k, struct config *a, struct config *b)
+{
+	char *fa = (char *)a + k->offset, *fb = (char *)b + k->offset;
+	unsigned char tmp[sizeof(int64_t) > sizeof(char *) ? sizeof(int64_t)
+							   : sizeof(char *)];
+	size_t n = config_field_size(k);
+
+	memcpy(tmp, fa, n);
+	memcpy(fa, fb, n);
+	memcpy(fb, tmp, n);
+}
+
+int
+config_reload(struct config *live, struct config *fresh,
+    config_change_fn changed, void *arg)
+{
+	size_t i;
+	int applied = 0;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		bool ok = config_key_live(k);
+
+		if (config_field_equal(k, live, fresh))
+			continue;
+		if (ok) {
+			config_field_swap(k, live, fresh);
+			applied++;
+		}
+		changed(arg, k->section, k->name, ok);
+	}
+	return applied;
 }

@@ -5,6 +5,8 @@
 #include "pimgate/syslog_out.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +17,11 @@
 #define LOG_LINE_MAX 2048
 #define LOG_STR_KEEP 64
 
-static enum log_level log_level_cur = LL_INFO;
+/* Read by every thread that logs, changed by SIGHUP. */
+static atomic_int log_level_cur = LL_INFO;
+/* Whether log lines also go to syslog_out when it is open (it may be
+ * open for audit events alone). */
+static atomic_bool log_to_syslog;
 
 static const char *const log_level_names[] = {
     [LL_ERROR] = "error",
@@ -46,13 +52,19 @@ log_set_level(enum log_level level)
 {
 	if (level > LL_DEBUG)
 		level = LL_DEBUG;
-	log_level_cur = level;
+	atomic_store(&log_level_cur, (int)level);
+}
+
+void
+log_set_syslog(int on)
+{
+	atomic_store(&log_to_syslog, on != 0);
 }
 
 enum log_level
 log_get_level(void)
 {
-	return log_level_cur;
+	return (enum log_level)atomic_load(&log_level_cur);
 }
 
 int
@@ -73,7 +85,7 @@ log_level_parse(const char *name)
 int
 log_enabled(enum log_level level)
 {
-	return level <= log_level_cur;
+	return (int)level <= atomic_load(&log_level_cur);
 }
 
 /* Writes the "2026-12-04T16:05:00.123Z" prefix; returns its length. */
@@ -135,7 +147,8 @@ log_write(enum log_level level, const char *func, const char *fmt, ...)
 	}
 	line[n] = '\0';
 	/* Syslog stamps its own time: the line from the level on. */
-	syslog_out_send(-1, log_syslog_severity[level], line + stamp);
+	if (atomic_load(&log_to_syslog))
+		syslog_out_send(-1, log_syslog_severity[level], line + stamp);
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return; /* nowhere left to report it */

@@ -27,6 +27,12 @@ TEST_NAME=$(basename "$0" .sh)
 # The test's own folder; every file the test makes lives here.
 T=$(mktemp -d "${TMPDIR:-/tmp}/pimgate-$TEST_NAME.XXXXXX")
 
+# The run-wide secrets check: registers the secrets the test uses and
+# keeps what the product showed of it (lib_secrets.sh).
+# shellcheck source-path=SCRIPTDIR source=lib_secrets.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib_secrets.sh"
+secrets_start
+
 # No agent, no user configuration: only the keys a test names.
 unset SSH_AUTH_SOCK SSH_AGENT_PID
 
@@ -232,6 +238,7 @@ on_exit() {
 	local rc=$?
 	trap - ERR
 	set +e
+	secrets_scrape_metrics
 	if ((${#STARTED_PIDS[@]})); then
 		stop_all_report
 		if [[ -n "$STOP_PROBLEM" ]]; then
@@ -242,6 +249,7 @@ on_exit() {
 	if ((rc != 0)) && [[ ! -e "$T/.failed" ]]; then
 		show_logs >&2
 	fi
+	secrets_collect
 	if [[ "${PIMGATE_KEEP:-0}" == 1 ]]; then
 		echo "kept $T" >&2
 	else
@@ -320,6 +328,7 @@ launch_sshd() {
 		ssh-keygen -q -t ed25519 -N '' -C "pimgate-target@$TEST_NAME" \
 			-f "$TARGET_KEY"
 		cp "$TARGET_KEY.pub" "$T/authorized_keys"
+		secret_add_keyfile "$TARGET_KEY" "target identity"
 	fi
 	SSHD_GEN=$((${SSHD_GEN:-0} + 1))
 	SSHD_HOSTKEY=$T/sshd_host_ed25519_key.$SSHD_GEN
@@ -398,7 +407,7 @@ pimctl() {
 		done
 		printf '  $ pimctl %s\n' "${shown[*]}" >&2
 	fi
-	"$PIMGATE_BIN/pimctl" -c "$CONF" "$@"
+	secrets_run_pimctl "$PIMGATE_BIN/pimctl" -c "$CONF" "$@"
 }
 
 ALICE_KEY=$T/alice_ed25519
@@ -446,6 +455,7 @@ listen = 127.0.0.1:$HTTP_PORT
 EOF
 	pimctl init
 	ssh-keygen -q -t ed25519 -N '' -C "alice@$TEST_NAME" -f "$ALICE_KEY"
+	secret_add_keyfile "$ALICE_KEY" "alice's SSH key"
 	printf '%s\n' "$ALICE_PASSWORD" |
 		pimctl user add alice --password-stdin --key "$ALICE_KEY.pub"
 }
@@ -542,6 +552,7 @@ gw_ssh_password() {
 	shift 2
 	split_ssh_args "$@"
 	gw_base_opts
+	secret_add password "$password" "gw_ssh_password"
 	printf '%s\n' "$password" >"$T/askpass.pw"
 	printf '#!/bin/sh\ncat %q\n' "$T/askpass.pw" >"$T/askpass"
 	chmod 700 "$T/askpass"

@@ -182,6 +182,10 @@ PG_SAMPLE_ROWS='1|Ada Brennan|mobility exercises, medication at 08:00
 5|Eun-ji Moreau|evening visit, blood pressure log'
 
 create_pg_data() {
+	local pw
+	for pw in "$PG_PASSWORD" "$PG_MD5_PASSWORD" "$PG_PLAIN_PASSWORD"; do
+		secret_add password "$pw" "PostgreSQL login (lib_pg.sh)"
+	done
 	pg_super >/dev/null <<EOF || fail "could not create the roles"
 SET password_encryption = 'scram-sha-256';
 CREATE ROLE $PG_LOGIN LOGIN PASSWORD '$PG_PASSWORD';
@@ -287,6 +291,7 @@ make_csr() {
 		-keyout "$T/$name.key" -out "$T/$name.csr" -subj "/CN=$user" \
 		2>>"$T/openssl.log" || fail "openssl: no request for $name"
 	chmod 600 "$T/$name.key"
+	secret_add_keyfile "$T/$name.key" "client key $name"
 }
 
 # pem_certificate < TEXT: the first PEM certificate block of TEXT.

@@ -12,7 +12,25 @@ TMP=$(mktemp -d)
 SSHD_PID=
 cleanup() {
 	if [[ -n $SSHD_PID ]]; then kill "$SSHD_PID" 2>/dev/null || true; fi
+	secrets_keep_run || true
 	rm -rf "$TMP"
+}
+# For the run-wide secrets check (lib_secrets.sh): this test's password
+# and keys, and what its store shows. pimctl's own output is checked by
+# the test itself ("secrets never shown"); it also shows the TOTP secrets
+# enrolment prints by design, so it is not kept.
+secrets_keep_run() {
+	local TEST_NAME=t_pimctl T=$TMP DB=$STATE/pimgate.db f
+	PIMGATE_BIN=$BIN
+	# shellcheck source-path=SCRIPTDIR source=lib_secrets.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/lib_secrets.sh"
+	secrets_start
+	secret_add password "$PASSWORD" "t_pimctl PASSWORD"
+	for f in "$TMP"/alice "$TMP"/alice2 "$TMP"/bob "$TMP"/id "$TMP"/hk; do
+		secret_add_keyfile "$f" "t_pimctl key ${f##*/}"
+	done
+	secrets_add_state_keys "$STATE"
+	secrets_export_store
 }
 trap cleanup EXIT
 

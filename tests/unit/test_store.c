@@ -131,14 +131,14 @@ test_open_reopen(void **state)
 
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
-	assert_int_equal(store_schema_version(f->st), 7);
+	assert_int_equal(store_schema_version(f->st), 9);
 	id = add_user(f->st, "alice");
 	store_close(f->st);
 	f->st = NULL;
 
 	/* Reopen without create: same data, no second migration. */
 	assert_int_equal(store_open(f->path, false, &f->st), PIM_OK);
-	assert_int_equal(store_schema_version(f->st), 7);
+	assert_int_equal(store_schema_version(f->st), 9);
 	{
 		struct store_user u;
 
@@ -750,7 +750,7 @@ test_session_kill(void **state)
 	    store_session_request_kill(f->st, id, "admin:root"), PIM_ENOTFOUND);
 	assert_int_equal(store_session_request_kill(f->st, 999, "admin:root"),
 	    PIM_ENOTFOUND);
-	assert_int_equal(store_schema_version(f->st), 7);
+	assert_int_equal(store_schema_version(f->st), 9);
 }
 
 static void

@@ -1,0 +1,109 @@
+/* Signed checkpoints of the audit chain (schema v8), and the two small
+ * reads of the chain a checkpoint is made of. Rows are only appended;
+ * the signature is made and checked in the audit module. */
+#include "pimgate/err.h"
+#include "store_int.h"
+
+int
+store_audit_head(struct store *st, int64_t *id, char hash[STORE_HASH_MAX])
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_AUDIT_HEAD,
+	    "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1", &s);
+	if (r != PIM_OK)
+		return r;
+	r = store_step_row(st, s, "reading the audit chain's head");
+	if (r == PIM_OK) {
+		*id = sqlite3_column_int64(s, 0);
+		store_col_text(s, 1, hash, STORE_HASH_MAX);
+	}
+	store_stmt_put(st, STMT_AUDIT_HEAD, s);
+	return r;
+}
+
+int
+store_audit_count(
+    struct store *st, int64_t after_id, int64_t upto_id, int64_t *n)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	/* A range of the primary key: cheap however long the trail. */
+	r = store_stmt_get(st, STMT_AUDIT_COUNT,
+	    "SELECT count(*) FROM audit WHERE id > ?1 AND id <= ?2", &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, after_id);
+	sqlite3_bind_int64(s, 2, upto_id);
+	r = store_step_row(st, s, "counting audit events");
+	if (r == PIM_OK)
+		*n = sqlite3_column_int64(s, 0);
+	store_stmt_put(st, STMT_AUDIT_COUNT, s);
+	return r;
+}
+
+int
+store_checkpoint_add(struct store *st, struct store_checkpoint *cp)
+{
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_CKPT_ADD,
+	    "INSERT INTO audit_checkpoints (ts_ms, head_id, head_hash, count,"
+	    " key_id, sig) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	sqlite3_bind_int64(s, 1, cp->ts_ms);
+	sqlite3_bind_int64(s, 2, cp->head_id);
+	store_bind_text(s, 3, cp->head_hash);
+	sqlite3_bind_int64(s, 4, cp->count);
+	store_bind_text(s, 5, cp->key_id);
+	store_bind_text(s, 6, cp->sig);
+	r = store_step_done(st, s, "storing an audit checkpoint");
+	if (r == PIM_OK)
+		cp->id = sqlite3_last_insert_rowid(st->db);
+	store_stmt_put(st, STMT_CKPT_ADD, s);
+	return r;
+}
+
+struct checkpoint_each {
+	store_checkpoint_cb cb;
+	void *arg;
+};
+
+static int
+checkpoint_row(sqlite3_stmt *s, void *ctx)
+{
+	struct checkpoint_each *e = ctx;
+	struct store_checkpoint cp = {0};
+
+	cp.id = sqlite3_column_int64(s, 0);
+	cp.ts_ms = sqlite3_column_int64(s, 1);
+	cp.head_id = sqlite3_column_int64(s, 2);
+	store_col_text(s, 3, cp.head_hash, sizeof(cp.head_hash));
+	cp.count = sqlite3_column_int64(s, 4);
+	store_col_text(s, 5, cp.key_id, sizeof(cp.key_id));
+	store_col_text(s, 6, cp.sig, sizeof(cp.sig));
+	return e->cb(&cp, e->arg);
+}
+
+int
+store_checkpoint_list(struct store *st, store_checkpoint_cb cb, void *arg)
+{
+	struct checkpoint_each e = {cb, arg};
+	sqlite3_stmt *s = NULL;
+	int r;
+
+	r = store_stmt_get(st, STMT_CKPT_LIST,
+	    "SELECT id, ts_ms, head_id, head_hash, count, key_id, sig"
+	    " FROM audit_checkpoints ORDER BY id",
+	    &s);
+	if (r != PIM_OK)
+		return r;
+	r = store_each(st, s, checkpoint_row, &e, "listing audit checkpoints");
+	store_stmt_put(st, STMT_CKPT_LIST, s);
+	return r;
+}

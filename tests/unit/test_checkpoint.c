@@ -1,0 +1,411 @@
+/* Signed checkpoints of the audit chain: the key file, signing and
+ * checking, the log line and its reading back, and the check of
+ * checkpoints against the trail (a cut-off tail, a changed event, a
+ * deleted checkpoint, a forged one); and the syslog line of an event. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "pimgate/audit.h"
+#include "pimgate/err.h"
+#include "pimgate/store.h"
+
+struct fix {
+	char dir[64];
+	char db[128];
+	char key[128];
+	struct store *st;
+	struct audit_key *k;
+	char found[8][400]; /* the findings reported */
+	int nfound;
+};
+
+static int
+setup(void **state)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/pimgate-test-ckpt.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/t.db", f->dir);
+	snprintf(f->key, sizeof(f->key), "%s/audit.key", f->dir);
+	assert_int_equal(store_open(f->db, true, &f->st), PIM_OK);
+	assert_int_equal(audit_key_create(f->key, err, sizeof(err)), PIM_OK);
+	assert_int_equal(
+	    audit_key_load(f->key, &f->k, err, sizeof(err)), PIM_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fix *f = *state;
+	char cmd[256];
+
+	audit_key_free(f->k);
+	store_close(f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void
+log_events(struct store *st, int n)
+{
+	for (int i = 0; i < n; i++)
+		assert_int_equal(audit_log(st, "admin:root", AUDIT_ADMIN, "ok",
+				     "alice", NULL, "ops", 0, NULL, "a change"),
+		    PIM_OK);
+}
+
+/* Runs SQL behind the store's back, as someone with the file would. */
+static void
+tamper(struct fix *f, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+collect(const char *finding, void *arg)
+{
+	struct fix *f = arg;
+
+	if (f->nfound < 8)
+		snprintf(
+		    f->found[f->nfound], sizeof(f->found[0]), "%s", finding);
+	f->nfound++;
+}
+
+/* Whether some finding contains TEXT. */
+static bool
+found(const struct fix *f, const char *text)
+{
+	for (int i = 0; i < f->nfound && i < 8; i++) {
+		if (strstr(f->found[i], text) != NULL)
+			return true;
+	}
+	return false;
+}
+
+static int
+verify(struct fix *f, const struct store_checkpoint *extra, size_t n)
+{
+	struct audit_cp_check res;
+
+	f->nfound = 0;
+	return audit_verify_checkpoints(
+	    f->st, f->k, extra, n, collect, f, &res);
+}
+
+static void
+test_key_file(void **state)
+{
+	struct fix *f = *state;
+	struct audit_key *k = NULL;
+	char pub[160], err[256];
+	struct stat sb;
+	char *pem;
+	FILE *out;
+
+	assert_int_equal(stat(f->key, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(strlen(audit_key_id(f->k)), 16);
+	assert_int_equal(
+	    audit_key_create(f->key, err, sizeof(err)), PIM_EEXIST);
+
+	/* Readable by others: refused. */
+	assert_int_equal(chmod(f->key, 0640), 0);
+	assert_int_equal(
+	    audit_key_load(f->key, &k, err, sizeof(err)), PIM_EINVAL);
+	assert_null(k);
+	assert_non_null(strstr(err, "group or others"));
+
+	/* The public half alone has the same id. */
+	pem = audit_key_public_pem(f->k);
+	assert_non_null(pem);
+	assert_non_null(strstr(pem, "BEGIN PUBLIC KEY"));
+	assert_null(strstr(pem, "PRIVATE"));
+	snprintf(pub, sizeof(pub), "%s/audit.pub", f->dir);
+	out = fopen(pub, "w");
+	assert_non_null(out);
+	fputs(pem, out);
+	fclose(out);
+	free(pem);
+	assert_int_equal(
+	    audit_key_load_public(pub, &k, err, sizeof(err)), PIM_OK);
+	assert_string_equal(audit_key_id(k), audit_key_id(f->k));
+	audit_key_free(k);
+}
+
+static void
+test_sign_and_check(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp, bad;
+	struct audit_key *other = NULL;
+	char path[160], err[256];
+
+	log_events(f->st, 5);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_true(cp.id > 0);
+	assert_int_equal(cp.head_id, 5);
+	assert_int_equal(cp.count, 5);
+	assert_int_equal(strlen(cp.head_hash), 64);
+	assert_int_equal(audit_checkpoint_check(f->k, &cp), PIM_OK);
+
+	/* Any field changed breaks the signature. */
+	bad = cp;
+	bad.count = 4;
+	assert_int_equal(audit_checkpoint_check(f->k, &bad), PIM_EDENIED);
+	bad = cp;
+	bad.ts_ms++;
+	assert_int_equal(audit_checkpoint_check(f->k, &bad), PIM_EDENIED);
+	bad = cp;
+	bad.head_hash[0] = bad.head_hash[0] == 'a' ? 'b' : 'a';
+	assert_int_equal(audit_checkpoint_check(f->k, &bad), PIM_EDENIED);
+	bad = cp;
+	bad.sig[3] = bad.sig[3] == 'A' ? 'B' : 'A';
+	assert_int_equal(audit_checkpoint_check(f->k, &bad), PIM_EDENIED);
+
+	/* Another key neither checks it nor is taken for this one. */
+	snprintf(path, sizeof(path), "%s/other.key", f->dir);
+	assert_int_equal(audit_key_create(path, err, sizeof(err)), PIM_OK);
+	assert_int_equal(
+	    audit_key_load(path, &other, err, sizeof(err)), PIM_OK);
+	assert_int_equal(audit_checkpoint_check(other, &cp), PIM_EDENIED);
+	bad = cp;
+	assert_int_equal(audit_checkpoint_sign(other, &bad), PIM_OK);
+	assert_string_not_equal(bad.key_id, cp.key_id);
+	assert_int_equal(audit_checkpoint_check(f->k, &bad), PIM_EDENIED);
+	audit_key_free(other);
+}
+
+/* With the previous checkpoint given, only new events are counted, and
+ * an unmoved head takes none. */
+static void
+test_take_incremental(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint a, b;
+
+	log_events(f->st, 3);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &a), PIM_OK);
+	assert_int_equal(
+	    audit_checkpoint_take(f->st, f->k, &a, &b), PIM_EEXIST);
+	log_events(f->st, 4);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, &a, &b), PIM_OK);
+	assert_int_equal(b.head_id, 7);
+	assert_int_equal(b.count, 7);
+	assert_true(b.id > a.id);
+}
+
+static void
+test_line_round_trip(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp, back;
+	char line[AUDIT_CHECKPOINT_LINE_MAX], logged[600];
+
+	log_events(f->st, 2);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	audit_checkpoint_line(&cp, line, sizeof(line));
+	assert_int_equal(strncmp(line, AUDIT_CHECKPOINT_TAG " ", 17), 0);
+
+	/* As the daemon's log and syslog show it. */
+	snprintf(logged, sizeof(logged),
+	    "Dec  4 10:00:00 host pimgated[42]: INFO feed_log_checkpoint: "
+	    "%s\n",
+	    line);
+	assert_int_equal(audit_checkpoint_parse(logged, &back), PIM_OK);
+	assert_int_equal(back.id, cp.id);
+	assert_int_equal(back.head_id, cp.head_id);
+	assert_int_equal(back.count, cp.count);
+	assert_int_equal(back.ts_ms, cp.ts_ms);
+	assert_string_equal(back.head_hash, cp.head_hash);
+	assert_string_equal(back.key_id, cp.key_id);
+	assert_string_equal(back.sig, cp.sig);
+	assert_int_equal(audit_checkpoint_check(f->k, &back), PIM_OK);
+
+	assert_int_equal(
+	    audit_checkpoint_parse("INFO main: pimgated started", &back),
+	    PIM_ENOTFOUND);
+	/* Inside other text (a quoted detail) it is not a checkpoint. */
+	assert_int_equal(audit_checkpoint_parse(
+			     "detail=\"x audit checkpoint head=1\"", &back),
+	    PIM_ENOTFOUND);
+	assert_int_equal(audit_checkpoint_parse(
+			     "audit checkpoint head=1 hash=- count=1", &back),
+	    PIM_EINVAL);
+	assert_int_equal(
+	    audit_checkpoint_parse("audit checkpoint head=x hash=- count=1 "
+				   "ts_ms=1 key=00 sig=AA==",
+		&back),
+	    PIM_EINVAL);
+}
+
+static void
+test_verify_intact(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+	struct audit_cp_check res;
+
+	log_events(f->st, 3);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	log_events(f->st, 3);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, &cp, &cp), PIM_OK);
+	log_events(f->st, 1);
+	f->nfound = 0;
+	assert_int_equal(
+	    audit_verify_checkpoints(f->st, f->k, NULL, 0, collect, f, &res),
+	    PIM_OK);
+	assert_int_equal(f->nfound, 0);
+	assert_int_equal(res.checked, 2);
+	assert_int_equal(res.valid, 2);
+	assert_int_equal(res.newest.head_id, 6);
+}
+
+/* The newest events deleted, their checkpoint kept: the tail shows. */
+static void
+test_verify_truncated(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 8);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	tamper(f, "DELETE FROM audit WHERE id > 5");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "events after #5 are missing: checkpoint #1 of"));
+	assert_true(found(f, "signed head #8"));
+}
+
+/* The checkpoints deleted as well: the copy from the log still has
+ * them. */
+static void
+test_verify_lines(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 8);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	tamper(f, "DELETE FROM audit WHERE id > 5;"
+		  "DELETE FROM audit_checkpoints");
+	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+	assert_int_equal(verify(f, &cp, 1), PIM_EDENIED);
+	assert_true(found(f, "in the lines given but not in the store"));
+	assert_true(found(f, "events after #5 are missing"));
+}
+
+static void
+test_verify_changed(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 4);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	log_events(f->st, 2);
+
+	/* The head event rewritten with a new hash. */
+	tamper(f, "UPDATE audit SET hash = '00' WHERE id = 4");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "event #4 does not have the hash checkpoint #1"));
+
+	/* The checkpoint itself edited to match a shorter trail. */
+	tamper(f, "UPDATE audit_checkpoints SET count = 3");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "checkpoint #1 of"));
+	assert_true(found(f, "bad signature"));
+}
+
+/* An event before the head removed: the count no longer matches. */
+static void
+test_verify_count(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 5);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	tamper(f, "DELETE FROM audit WHERE id = 2");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "counted 5 events up to event #5, the trail "
+			     "holds 4"));
+}
+
+static void
+test_event_line(void **state)
+{
+	struct fix *f = *state;
+	struct store_audit a = {0};
+	char line[AUDIT_LINE_MAX];
+
+	(void)f;
+	a.id = 12;
+	a.ts_ms = 1796400000123;
+	snprintf(a.event, sizeof(a.event), "login");
+	snprintf(a.outcome, sizeof(a.outcome), "refused");
+	snprintf(a.user, sizeof(a.user), "al\"ice\\");
+	snprintf(a.detail, sizeof(a.detail), "bad\npassword \xc3\xa9");
+	memset(a.hash, 'a', 64);
+	audit_event_line(&a, line, sizeof(line));
+	assert_non_null(strstr(line, "audit id=12 time=2026-"));
+	assert_non_null(strstr(line, " event=login outcome=refused "));
+	assert_non_null(strstr(line, " user=\"al\\\"ice\\\\\""));
+	assert_non_null(strstr(line, " detail=\"bad\\x0apassword \xc3\xa9\""));
+	assert_non_null(strstr(line, " target=\"\" "));
+	assert_non_null(strstr(line, " hash=aaaa"));
+	assert_non_null(strstr(line, " prev=-"));
+	assert_null(strchr(line, '\n'));
+
+	/* A detail too long for the line is cut; the hashes stay. */
+	memset(a.detail, '"', sizeof(a.detail) - 1);
+	audit_event_line(&a, line, 400);
+	assert_true(strlen(line) < 400);
+	assert_non_null(strstr(line, "...\" hash=aaaa"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_sign_and_check, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_take_incremental, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_line_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_intact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_truncated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_changed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_line, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
