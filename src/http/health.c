@@ -1,7 +1,8 @@
 /* GET /healthz: the loop answers (this very reply), the store answers a
  * trivial query within the daemon's short busy timeout, and the
  * recordings directory exists, takes a new file and keeps its free-space
- * floor. The answer is kept for a second. */
+ * floor (checked by probe.c's thread). The answer is kept for a
+ * second. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,55 +22,33 @@
 
 #include "http_int.h"
 
-/* Creates and removes a file in DIR; 0 or an errno. */
-static int
-http_probe_dir(const char *dir)
-{
-	char path[4096];
-	int fd, e;
-
-	if (!str_printf(
-		path, sizeof(path), "%s/.healthz-%ld", dir, (long)getpid()))
-		return ENAMETOOLONG;
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST) {
-		/* Left by a probe that was cut short: try once more. */
-		unlink(path);
-		fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-	}
-	if (fd < 0)
-		return errno;
-	close(fd);
-	e = unlink(path) == 0 ? 0 : errno;
-	return e;
-}
-
-/* True if the recordings directory is usable; else REASON says why. */
+/* True if the recordings directory is usable, as its prober last saw
+ * it; else REASON says why. */
 static bool
 http_check_recordings(struct http_server *h, char *reason, size_t size)
 {
 	const char *dir = h->cfg->recordings_dir;
-	struct stat sb;
-	int e;
+	struct http_probe_res res;
 
-	if (stat(dir, &sb) != 0) {
-		snprintf(reason, size, "recordings directory %s: %s", dir,
-		    strerror(errno));
-		return false;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
+	switch (http_probe_get(h->probe, HTTP_HEALTH_EVERY_US, &res)) {
+	case HTTP_PROBE_NONE:
 		snprintf(reason, size,
-		    "recordings directory %s is not a directory", dir);
+		    "recordings directory %s: first check not finished", dir);
 		return false;
-	}
-	e = http_probe_dir(dir);
-	if (e != 0) {
+	case HTTP_PROBE_HUNG:
 		snprintf(reason, size,
-		    "recordings directory %s is not writable: %s", dir,
-		    strerror(e));
+		    "recordings directory %s has not answered for %llds", dir,
+		    (long long)(res.stuck_us / 1000000));
+		return false;
+	default:
+		break;
+	}
+	if (res.err != 0) {
+		snprintf(reason, size, "recordings directory %s %s: %s", dir,
+		    res.what, strerror(res.err));
 		return false;
 	}
-	if (!session_recording_space(h->mgr)) {
+	if (res.free_bytes < h->cfg->record_min_free) {
 		snprintf(reason, size,
 		    "recordings disk below its free-space floor "
 		    "([recording] min_free)");

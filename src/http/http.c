@@ -120,7 +120,8 @@ http_new(
 	http_servers = h;
 	h->http = evhttp_new(base);
 	h->resume = evtimer_new(base, http_resume_cb, h);
-	if (h->http == NULL || h->resume == NULL) {
+	h->probe = http_probe_new(cfg->recordings_dir);
+	if (h->http == NULL || h->resume == NULL || h->probe == NULL) {
 		http_free(h);
 		return NULL;
 	}
@@ -217,5 +218,6 @@ http_free(struct http_server *h)
 		evhttp_free(h->http);
 	if (h->resume != NULL)
 		event_free(h->resume);
+	http_probe_free(h->probe);
 	free(h);
 }

@@ -20,6 +20,24 @@ struct event;
 /* A health answer is reused for this long, so that a flood of probes
  * costs the recordings disk one probe file a second. */
 #define HTTP_HEALTH_EVERY_US 1000000LL
+/* A recordings probe still under way after this means a hung disk. */
+#define HTTP_PROBE_HUNG_US (5 * 1000000LL)
+
+/* What one probe of the recordings directory found (probe.c). */
+struct http_probe_res {
+	int err; /* 0, or the errno of the step that failed */
+	const char *what; /* that step, as words: "is not writable" */
+	int64_t free_bytes; /* when err is 0 */
+	int64_t stuck_us; /* HTTP_PROBE_HUNG: how long it has run */
+};
+
+enum http_probe_state {
+	HTTP_PROBE_NONE, /* no probe has finished yet */
+	HTTP_PROBE_DONE, /* RES holds the last one's result */
+	HTTP_PROBE_HUNG, /* the probe under way is stuck */
+};
+
+struct http_probe;
 
 struct http_server {
 	struct http_server *next; /* in http.c's list of servers */
@@ -33,6 +51,7 @@ struct http_server {
 	int64_t gauges_us; /* when the store gauges were read */
 	int64_t health_us; /* when the health answer was made */
 	bool health_ok;
+	struct http_probe *probe; /* the recordings directory's prober */
 	char health_reason[256];
 };
 
@@ -42,6 +61,13 @@ void http_reply_text(
 
 /* scrape.c */
 void http_metrics_page(struct http_server *h, struct evhttp_request *req);
+/* probe.c: a thread that probes DIR when asked. */
+struct http_probe *http_probe_new(const char *dir);
+void http_probe_free(struct http_probe *p);
+/* Asks for a new probe when the last is older than MAX_AGE_US; never
+ * waits. */
+enum http_probe_state http_probe_get(
+    struct http_probe *p, int64_t max_age_us, struct http_probe_res *res);
 /* health.c */
 void http_health_page(struct http_server *h, struct evhttp_request *req);
 
