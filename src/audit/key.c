@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "pimgate/fd.h"
 #include "pimgate/audit.h"
 #include "pimgate/err.h"
 
@@ -58,23 +59,6 @@ key_fail(char *err, size_t errlen, int code, const char *what, const char *path)
 	return code;
 }
 
-static int
-key_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PIM_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return PIM_OK;
-}
-
 /* Writes the PEM text of KEY to a new PATH (O_EXCL, 0600). */
 static int
 key_write_new(const char *path, EVP_PKEY *key, char *err, size_t errlen)
@@ -100,7 +84,7 @@ key_write_new(const char *path, EVP_PKEY *key, char *err, size_t errlen)
 		BIO_free(b);
 		return r;
 	}
-	r = key_write_all(fd, pem, (size_t)len);
+	r = fd_write_all(fd, pem, (size_t)len) == 0 ? PIM_OK : PIM_EIO;
 	if (r == PIM_OK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0))
 		r = PIM_EIO;
 	if (close(fd) != 0 && r == PIM_OK)

@@ -11,6 +11,7 @@
  * file at once otherwise. The caller's thread owns everything in struct
  * cast_writer except BACKLOG and ERR, which the writer thread updates;
  * after a closing chunk is queued the writer belongs to the thread. */
+#include "pimgate/fd.h"
 #include "pimgate/record.h"
 
 #include "cast_int.h"
@@ -167,23 +168,6 @@ cast_fail(struct cast_writer *w, int e)
 	    strerror_r(e, msg, sizeof(msg)));
 }
 
-static int
-cast_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t done;
-
-	while (n > 0) {
-		done = write(fd, p, n);
-		if (done < 0 && errno == EINTR)
-			continue;
-		if (done <= 0)
-			return done < 0 ? errno : EIO;
-		p += done;
-		n -= (size_t)done;
-	}
-	return 0;
-}
-
 static void
 cast_writer_free(struct cast_writer *w)
 {
@@ -203,7 +187,7 @@ cast_chunk_write(struct cast_chunk *c)
 	int e;
 
 	if (atomic_load(&w->err) == PIM_OK) {
-		e = cast_write_all(w->fd, c->data, n);
+		e = fd_write_all(w->fd, c->data, n);
 		if (e != 0)
 			cast_fail(w, e);
 		else

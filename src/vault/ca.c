@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "pimgate/fd.h"
 #include "pimgate/err.h"
 #include "pimgate/str.h"
 
@@ -157,29 +158,14 @@ ca_text_free(char *text)
 
 /* ---- files ---- */
 
-static int
-ca_write_all(int fd, const char *text)
-{
-	size_t len = strlen(text);
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, text, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		text += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd);
-}
-
 /* Writes TEXT to the open file FD (MODE), closing it; -1 on failure. */
 static int
 ca_fill(int fd, const char *text, mode_t mode)
 {
-	int rc = fchmod(fd, mode) == 0 ? ca_write_all(fd, text) : -1;
+	int rc = -1;
+
+	if (fchmod(fd, mode) == 0 && fd_write_all(fd, text, strlen(text)) == 0)
+		rc = fsync(fd);
 
 	if (close(fd) != 0)
 		rc = -1;

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "pimgate/fd.h"
 #include "pimgate/err.h"
 #include "pimgate/log.h"
 #include "pimgate/vault.h"
@@ -28,23 +29,6 @@
 struct vault {
 	unsigned char key[VAULT_KEY_LEN];
 };
-
-static int
-vault_write_all(int fd, const unsigned char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return PIM_EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return PIM_OK;
-}
 
 /* Reads exactly LEN bytes; PIM_EINVAL if the file is shorter. */
 static int
@@ -81,7 +65,7 @@ vault_keygen(const char *path)
 		goto out;
 	}
 
-	r = vault_write_all(fd, key, sizeof(key));
+	r = fd_write_all(fd, key, sizeof(key)) == 0 ? PIM_OK : PIM_EIO;
 	if (r == PIM_OK && fsync(fd) != 0)
 		r = PIM_EIO;
 	if (close(fd) != 0 && r == PIM_OK)
