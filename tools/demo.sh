@@ -103,3 +103,17 @@ head -n 2 "$STATE/recordings/$sid-1.jsonl"
 echo "..."
 say "The same query log, as pimctl replay prints it"
 pimctl replay "$sid" | tail -n 5
+
+say "What the security team sees: health, a few metrics, the audit" \
+	"trail's check and today's access report"
+curl -s "http://127.0.0.1:$HTTP_PORT/healthz"
+echo
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
+	grep -E '^pimgate_(sessions_(live|ended_total)|session_kill_lag_seconds_count)' |
+	grep -v ' 0$' || true
+pimctl audit checkpoint
+pimctl audit verify
+today=$(date -u +%Y-%m-%d)
+pimctl report access --from "${today}T00:00:00Z" --to "$(date -u -d tomorrow +%Y-%m-%d)T00:00:00Z" |
+	sed -n 1,30p
+

@@ -13,8 +13,8 @@ packages=(
 	# PostgreSQL tests: the server (initdb, postgres, pgbench) as a
 	# target, psql and pg_isready as clients, openssl for test certs.
 	postgresql postgresql-contrib postgresql-client openssl
-	# Metrics tests: promtool checks the exposition format.
-	prometheus
+	# Metrics: promtool checks the exposition format, curl scrapes it.
+	prometheus curl
 )
 
 missing=()
