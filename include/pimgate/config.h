@@ -5,7 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Set by CMake from the install's SYSCONFDIR (/etc by default). */
+#ifdef PIMGATE_CONFIG_PATH
+#define CONFIG_DEFAULT_PATH PIMGATE_CONFIG_PATH
+#else
 #define CONFIG_DEFAULT_PATH "/etc/pimgate/pimgate.conf"
+#endif
 
 struct config {
 	char *path; /* the file read */

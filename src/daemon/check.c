@@ -276,28 +276,11 @@ check_database(struct check *c, const char *path)
 	check_owner(c, "[server] database", path, &sb, false);
 }
 
-/* Whoever may change the config chooses the notify command pimgated
- * runs. */
-static void
-check_config_file(struct check *c)
-{
-	struct stat sb;
-
-	if (stat(c->path, &sb) != 0)
-		return;
-	if ((sb.st_mode & 022) != 0)
-		check_problem(c,
-		    "writable by group or others (mode %04o): "
-		    "chmod go-w",
-		    (unsigned)(sb.st_mode & 07777));
-}
-
 static void
 check_files(struct check *c, const struct config *cfg)
 {
 	struct stat sb;
 
-	check_config_file(c);
 	if (cfg->state_dir == NULL)
 		return; /* already told; every path hangs on it */
 	/* Without the state directory, one line says it all. */

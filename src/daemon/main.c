@@ -1,9 +1,11 @@
 /* pimgated: parse, set up, run, tear down. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "pimgate/pg_front.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/store.h"
+#include "pimgate/str.h"
 #include "pimgate/syslog_out.h"
 #include "pimgate/vault.h"
 
@@ -45,6 +48,7 @@ struct daemon {
 	struct event *drain;
 	int64_t stop_deadline_us;
 	struct run_user user; /* [server] user */
+	int lock_fd; /* STATE/pimgated.lock, held while running; -1 before */
 };
 
 /* Each relayed session holds two descriptors (and a recording): the soft
@@ -178,6 +182,36 @@ daemon_sighup_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_notify_reload(d);
 }
 
+/* One pimgated per state: a second one would end the first one's live
+ * sessions in the store as left over from a crash. The lock goes with
+ * the process, however it ends. */
+static int
+daemon_lock_state(struct daemon *d)
+{
+	char path[4096];
+
+	if (!str_printf(
+		path, sizeof(path), "%s/pimgated.lock", d->cfg.state_dir)) {
+		log_error(
+		    "state directory path too long: %s", d->cfg.state_dir);
+		return PIM_EINVAL;
+	}
+	d->lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    S_IRUSR | S_IWUSR);
+	if (d->lock_fd < 0) {
+		log_error(
+		    "cannot open the lock file %s: %s", path, strerror(errno));
+		return PIM_EIO;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		log_error("another pimgated is running on %s (it holds %s); "
+			  "stop it first",
+		    d->cfg.state_dir, path);
+		return PIM_EBUSY;
+	}
+	return PIM_OK;
+}
+
 static int
 daemon_open_state(struct daemon *d)
 {
@@ -188,6 +222,8 @@ daemon_open_state(struct daemon *d)
 		    d->cfg.state_dir, d->cfg.path);
 		return PIM_ENOTFOUND;
 	}
+	if (daemon_lock_state(d) != PIM_OK)
+		return PIM_EBUSY;
 	if (store_open(d->cfg.db_path, false, &d->st) != PIM_OK) {
 		log_error("cannot open the store %s", d->cfg.db_path);
 		return PIM_ESTORE;
@@ -345,6 +381,7 @@ main(int argc, char **argv)
 	bool test = false;
 	int rc = 1;
 
+	d.lock_fd = -1;
 	if (daemon_parse_args(argc, argv, &conf, &test) != PIM_OK)
 		return 2;
 	if (test)
@@ -372,6 +409,8 @@ main(int argc, char **argv)
 		rc = 0;
 	}
 	daemon_teardown(&d);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
 	syslog_out_close();
 	return rc;
 }

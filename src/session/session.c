@@ -397,6 +397,23 @@ session_free_events(struct session *s)
 	s->deadline_ev = s->idle_ev = s->warn_ev = NULL;
 }
 
+/* Writes the end of S's row. A row someone else already ended (another
+ * process on the same store) stays as it is: retrying cannot help. */
+static void
+session_write_end_row(struct session *s, const char *reason)
+{
+	struct session_mgr *m = s->mgr;
+	int r = store_session_end(m->st, s->row.id, s->ended_at, reason,
+	    s->row.bytes_in, s->row.bytes_out);
+
+	if (r == PIM_ENOTFOUND)
+		log_warn("session row was already ended elsewhere session=%lld "
+			 "reason=%s",
+		    (long long)s->row.id, reason);
+	if (r == PIM_OK || r == PIM_ENOTFOUND)
+		s->end_written = true;
+}
+
 /* Writes the end of S (row and audit event); what fails is retried from
  * the store watch. Returns true when both are written. */
 bool
@@ -405,10 +422,8 @@ session_write_end(struct session *s)
 	struct session_mgr *m = s->mgr;
 	const char *reason = s->end_reason;
 
-	if (!s->end_written &&
-	    store_session_end(m->st, s->row.id, s->ended_at, reason,
-		s->row.bytes_in, s->row.bytes_out) == PIM_OK)
-		s->end_written = true;
+	if (!s->end_written)
+		session_write_end_row(s, reason);
 	if (!s->end_audited &&
 	    audit_log(m->st, s->row.user, AUDIT_SESSION_END, "ok", s->row.user,
 		s->row.target, s->row.role, s->row.id, s->row.peer,

@@ -227,10 +227,11 @@ session_finish_closing(struct session_mgr *m)
 		if (!cast_writer_reached(s->drain_ticket))
 			continue;
 		if (!session_write_end(s)) {
-			/* The store is unwell: give it a second. */
+			/* The store is unwell: give it a second; the others
+			 * are tried all the same. */
 			tv.tv_sec = 1;
 			tv.tv_usec = 0;
-			break;
+			continue;
 		}
 		TAILQ_REMOVE(&m->closing, s, entry);
 		free(s);

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CONFIG_MSG_MAX 256
 #define CONFIG_HOST_MAX 256
@@ -97,7 +99,14 @@ struct config_parse {
 	char bad_section[CONFIG_MSG_MAX]; /* the last unknown one told */
 	FILE *in;
 	int line, next_line; /* the line being parsed, the one after it */
+	int too_long; /* the line that did not fit libinih's buffer */
+	int max_line; /* the longest line that fits */
+	bool seen[CONFIG_NKEYS]; /* keys already set, to refuse a second */
+	char unsafe[CONFIG_MSG_MAX]; /* why the file's mode is unsafe */
 };
+
+/* config_parse_file: the file may be changed by others. */
+#define CONFIG_UNSAFE (-3)
 
 static bool
 config_section_known(const char *section)
@@ -334,6 +343,13 @@ config_handler(
 		    msg, sizeof(msg), "unknown key [%s] %s", section, name);
 		return config_problem(cp, msg);
 	}
+	/* Two values for one key: which one the author meant is unknown. */
+	if (cp->seen[k - config_keys]) {
+		snprintf(
+		    msg, sizeof(msg), "[%s] %s is set twice", section, name);
+		return config_problem(cp, msg);
+	}
+	cp->seen[k - config_keys] = true;
 	r = config_apply(cp->cfg, k, value);
 	if (r == PIM_ENOMEM)
 		cp->nomem = 1;
@@ -414,9 +430,44 @@ config_reader(char *str, int num, void *stream)
 		return NULL;
 	cp->line = cp->next_line;
 	len = strlen(s);
-	if (len > 0 && s[len - 1] == '\n')
+	if (len > 0 && s[len - 1] == '\n') {
 		cp->next_line++;
+		return s;
+	}
+	/* Cut by the buffer: the rest would be read as a line of its own.
+	 * Stop here; the caller reports it. */
+	if ((int)len >= num - 1 && !feof(cp->in)) {
+		cp->too_long = cp->line;
+		cp->max_line = num - 2;
+		return NULL;
+	}
 	return s;
+}
+
+/* The config decides which command pimgated runs as whom: only root or
+ * the user reading it may be able to change it. */
+static int
+config_file_safe(FILE *in, char *msg, size_t size)
+{
+	struct stat sb;
+
+	if (fstat(fileno(in), &sb) != 0) {
+		snprintf(msg, size, "cannot stat: %s", strerror(errno));
+		return PIM_EIO;
+	}
+	if ((sb.st_mode & 022) != 0) {
+		snprintf(msg, size,
+		    "writable by group or others (mode %04o): chmod go-w",
+		    (unsigned)(sb.st_mode & 07777));
+		return PIM_EDENIED;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+		snprintf(msg, size,
+		    "owned by uid %u, neither root nor the user reading it",
+		    (unsigned)sb.st_uid);
+		return PIM_EDENIED;
+	}
+	return PIM_OK;
 }
 
 /* Runs libinih over PATH with CP; returns what ini_parse would: 0, the
@@ -429,10 +480,22 @@ config_parse_file(const char *path, struct config_parse *cp)
 	cp->in = fopen(path, "re");
 	if (cp->in == NULL)
 		return -1;
+	if (config_file_safe(cp->in, cp->unsafe, sizeof(cp->unsafe)) !=
+		PIM_OK &&
+	    cp->each == NULL) {
+		fclose(cp->in);
+		cp->in = NULL;
+		return CONFIG_UNSAFE;
+	}
 	cp->line = cp->next_line = 1;
 	line = ini_parse_stream(config_reader, cp, config_handler, cp);
 	fclose(cp->in);
 	cp->in = NULL;
+	if (cp->too_long > 0 && (line == 0 || line > cp->too_long)) {
+		snprintf(cp->msg, sizeof(cp->msg),
+		    "line longer than %d characters", cp->max_line);
+		line = cp->too_long;
+	}
 	return line;
 }
 
@@ -446,6 +509,10 @@ config_read(const char *path, struct config *cfg, char *err, size_t errlen)
 	line = config_parse_file(path, &cp);
 	if (line == 0)
 		return PIM_OK;
+	if (line == CONFIG_UNSAFE) {
+		snprintf(err, errlen, "%s: %s", path, cp.unsafe);
+		return PIM_EDENIED;
+	}
 	if (line == -1) {
 		snprintf(
 		    err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -623,11 +690,18 @@ config_load_each(
 		each(arg, msg);
 		return cp.problems + 1;
 	}
+	if (cp.unsafe[0] != '\0') {
+		snprintf(msg, sizeof(msg), "%s: %s", path, cp.unsafe);
+		each(arg, msg);
+		cp.problems++;
+	}
 	/* The callback never stops the parse here: a line is a syntax
-	 * error (the first one only). */
+	 * error or one too long (the first one only). */
 	if (line > 0 || line < -1 || cp.nomem) {
 		snprintf(msg, sizeof(msg), "%s:%d: %s", path, line,
-		    line > 0 ? "syntax error" : "out of memory");
+		    cp.too_long == line ? cp.msg
+		    : line > 0		? "syntax error"
+					: "out of memory");
 		each(arg, msg);
 		cp.problems++;
 	}

@@ -100,6 +100,34 @@ chmod 666 "$GOOD"
 expect_problem "$GOOD" "writable by group or others" "a world-writable config"
 chmod 644 "$GOOD"
 
+log "a key set twice, and a line too long for the parser"
+f=$(variant twice)
+printf '[server]\nlog_level = debug\n' >>"$f"
+expect_problem "$f" 'twice.conf:[0-9]+: \[server\] log_level is set twice' \
+	"a key set twice"
+f=$(variant long)
+python3 - "$f" <<'EOF'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+# The tail would be read as a key of its own if the line were cut.
+names = "localhost," + "a" * (198 - len("server_names = localhost,"))
+text += "[postgres]\nserver_names = " + names + "password_auth = yes\n"
+open(path, "w").write(text)
+EOF
+expect_problem "$f" 'long.conf:[0-9]+: line longer than [0-9]+ characters' \
+	"a line cut by the parser"
+
+log "pimctl and a starting pimgated refuse a world-writable config too"
+f=$(variant open)
+chmod 666 "$f"
+run_capture pimctl_open "$PIMGATE_BIN/pimctl" -c "$f" user list
+assert_eq 1 "$RC" "pimctl on a world-writable config"
+assert_contains "$ERR" "writable by group or others" "pimctl's reason"
+run_capture start_open timeout 20 "$PIMGATE_BIN/pimgated" -c "$f"
+assert_eq 1 "$RC" "pimgated on a world-writable config"
+assert_contains "$ERR" "writable by group or others" "pimgated's reason"
+
 log "an unknown [server] user"
 f=$(variant user)
 sed -i 's/^\[server\]$/[server]\nuser = pimgate-no-such-user/' "$f"
