@@ -371,6 +371,14 @@ check_report(struct check *c, const struct config *cfg)
 		check_problem(c, "%s", err);
 }
 
+static void
+check_say_key(void *arg, const char *problem)
+{
+	struct check *c = arg;
+
+	fprintf(stderr, "pimgated: %s: %s\n", c->path, problem);
+}
+
 int
 check_config(const char *path)
 {
@@ -390,6 +398,9 @@ check_config(const char *path)
 		check_report(&c, &cfg);
 	}
 	check_files(&c, &cfg);
+	/* Contents only when the files are there and safe to read. */
+	if (c.problems == 0)
+		c.problems += check_key_contents(&cfg, check_say_key, &c);
 	config_free(&cfg);
 	if (c.problems > 0)
 		return 1;

@@ -18,6 +18,14 @@ struct config;
  * problem. Returns the exit status: 0 or 1. */
 int check_config(const char *path);
 
+/* ---- check_keys.c ---- */
+
+typedef void (*check_say_fn)(void *arg, const char *problem);
+/* Reads the secret key, the CA, the PostgreSQL listener's pair, the host
+ * key and the audit signing key as pimgated would; says each one that
+ * does not load. Returns the number of problems. */
+int check_key_contents(const struct config *cfg, check_say_fn say, void *arg);
+
 /* The checks of values SIGHUP may apply (syslog facility, working
  * hours): PIM_OK, or PIM_EINVAL with the first problem in ERR. */
 int check_live_values(const struct config *cfg, char *err, size_t errlen);

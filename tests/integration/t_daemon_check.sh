@@ -100,6 +100,19 @@ chmod 666 "$GOOD"
 expect_problem "$GOOD" "writable by group or others" "a world-writable config"
 chmod 644 "$GOOD"
 
+log "key files that are there but do not load"
+cp "$STATE/secret.key" "$T/secret.key.good"
+head -c 10 "$T/secret.key.good" >"$STATE/secret.key"
+expect_problem "$GOOD" "\[server\] secret_key $STATE/secret.key: not a key" \
+	"a cut secret key"
+cp "$T/secret.key.good" "$STATE/secret.key"
+cp "$STATE/audit_ed25519.key" "$T/audit.key.good"
+echo garbage >"$STATE/audit_ed25519.key"
+expect_problem "$GOOD" "\[audit\] signing_key: no PEM key" "a garbage audit key"
+cp "$T/audit.key.good" "$STATE/audit_ed25519.key"
+check "$GOOD"
+assert_eq 0 "$RC" "-t with the keys put back (stderr: $ERR)"
+
 log "a key set twice, and a line too long for the parser"
 f=$(variant twice)
 printf '[server]\nlog_level = debug\n' >>"$f"
