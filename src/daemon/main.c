@@ -67,9 +67,13 @@ daemon_raise_nofile(void)
 }
 
 static void
-daemon_usage(void)
+daemon_usage(FILE *out)
 {
-	fprintf(stderr, "usage: pimgated [-t] [-c FILE]\n");
+	fprintf(out,
+	    "usage: pimgated [-t] [-c FILE]\n"
+	    "  -c FILE  the config (default %s)\n"
+	    "  -t       check the config, keys and state, then exit\n",
+	    CONFIG_DEFAULT_PATH);
 }
 
 static void
@@ -352,6 +356,10 @@ daemon_parse_args(int argc, char **argv, const char **conf, bool *test)
 {
 	int ch;
 
+	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+		daemon_usage(stdout);
+		return PIM_EEXIST; /* nothing more to do */
+	}
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
 		case 'c':
@@ -360,13 +368,16 @@ daemon_parse_args(int argc, char **argv, const char **conf, bool *test)
 		case 't':
 			*test = true;
 			break;
+		case 'h':
+			daemon_usage(stdout);
+			return PIM_EEXIST;
 		default:
-			daemon_usage();
+			daemon_usage(stderr);
 			return PIM_EINVAL;
 		}
 	}
 	if (optind != argc) {
-		daemon_usage();
+		daemon_usage(stderr);
 		return PIM_EINVAL;
 	}
 	return PIM_OK;
@@ -382,8 +393,14 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	d.lock_fd = -1;
-	if (daemon_parse_args(argc, argv, &conf, &test) != PIM_OK)
+	switch (daemon_parse_args(argc, argv, &conf, &test)) {
+	case PIM_OK:
+		break;
+	case PIM_EEXIST:
+		return 0; /* help was asked for and given */
+	default:
 		return 2;
+	}
 	if (test)
 		return check_config(conf);
 	if (config_load(conf, &d.cfg, err, sizeof(err)) != PIM_OK) {
