@@ -19,7 +19,14 @@
 /* ssh_event_dopoll reads at most a few KiB a call: call it this many
  * times per wakeup before yielding to other connections. */
 #define PUMP_ROUNDS 16
-#define CLOSE_GRACE_MS 1500
+/* Ending: how long a client gets to read its last output and confirm
+ * its channels' close before it is dropped. A session ends within one
+ * second of its deadline (or of a kill seen at the next store poll, 200
+ * ms by default), so a client that does not read is not waited for. */
+#define END_GRACE_MS 400
+/* A target that failed right after login ends nothing the person was
+ * promised: give the client time to open the channel that says why. */
+#define UPSTREAM_GRACE_MS 1500
 
 static void conn_io_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -32,6 +39,12 @@ conn_set_timer(struct conn *c, int64_t ms)
 	    .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 
 	evtimer_add(c->timer, &tv);
+}
+
+static int64_t
+conn_end_grace_ms(const struct conn *c)
+{
+	return c->wait_first_channel ? UPSTREAM_GRACE_MS : END_GRACE_MS;
 }
 
 static int
@@ -138,7 +151,7 @@ conn_session_end(void *arg, const char *reason, const char *message)
 	c->wait_first_channel = strcmp(reason, END_UPSTREAM) == 0;
 	c->state = CONN_ENDING;
 	c->ending_since_us = clock_mono_us();
-	conn_set_timer(c, CLOSE_GRACE_MS);
+	conn_set_timer(c, conn_end_grace_ms(c));
 	conn_kick(c);
 }
 
@@ -297,14 +310,17 @@ conn_rounds(struct conn *c)
 
 /* Ending: once every channel has been told, closed on both sides, and
  * the output has left (ssh_disconnect discards unsent output), drop the
- * connection;
- * clients such as "ssh -N" never hang up by themselves. Whatever is left
- * after the grace is dropped anyway. */
+ * connection; clients such as "ssh -N" never hang up by themselves.
+ * Whatever is left after the grace (a client that stopped reading never
+ * confirms a close) is dropped anyway. The drop itself is conn_free's:
+ * ssh_disconnect frees every channel of the session, so it must come
+ * after the pairs have let go of theirs. */
 static void
 conn_check_ended(struct conn *c)
 {
 	int64_t now = clock_mono_us();
 	int64_t waited_ms = (now - c->ending_since_us) / 1000;
+	int64_t grace_ms = conn_end_grace_ms(c);
 	bool young = c->next_no == 0 && c->wait_first_channel &&
 		     now - c->authed_at_us < FIRST_CHANNEL_WAIT_US;
 	bool told = TAILQ_EMPTY(&c->chans) && !young &&
@@ -312,14 +328,16 @@ conn_check_ended(struct conn *c)
 
 	if (c->state != CONN_ENDING)
 		return;
-	if (!told && waited_ms < CLOSE_GRACE_MS) {
+	if (!told && waited_ms < grace_ms) {
 		/* Come back: the timer may have fired a little early. */
-		conn_set_timer(c, CLOSE_GRACE_MS - waited_ms + 1);
+		conn_set_timer(c, grace_ms - waited_ms + 1);
 		return;
 	}
-	/* Make the DISCONNECT message go out before the socket closes. */
-	ssh_set_fd_towrite(c->s);
-	ssh_disconnect(c->s);
+	if (!told)
+		log_verbose("client did not take the end in time; dropping it "
+			    "peer=%s waited_ms=%lld",
+		    c->peer, (long long)waited_ms);
+	c->say_bye = true;
 	c->client_gone = true;
 }
 
@@ -433,7 +451,13 @@ conn_free(struct conn *c)
 		ssh_event_remove_session(c->ev, c->s);
 		ssh_event_free(c->ev);
 	}
+	/* Only now, with every pair's channels let go: ssh_disconnect frees
+	 * the session's channels. */
 	if (c->s != NULL) {
+		/* Make the DISCONNECT message go out before the socket closes
+		 * (a client that stops reading loses it: nothing waits). */
+		if (c->say_bye)
+			ssh_set_fd_towrite(c->s);
 		ssh_disconnect(c->s);
 		ssh_free(c->s);
 	}

@@ -211,6 +211,7 @@ struct conn {
 	bool notice_pending;
 	int64_t ending_since_us;
 	bool client_gone;
+	bool say_bye; /* ended by us: conn_free sends DISCONNECT at once */
 };
 
 /* conn.c */
