@@ -40,7 +40,9 @@ struct audit_check {
 
 /* Recomputes the whole chain. PIM_OK if it holds; PIM_EDENIED with
  * RES->broken_id and RES->why naming the first event that was changed,
- * removed or inserted; a store error. A removed tail is not seen. */
+ * removed or inserted, or a column stored otherwise than the hash reads
+ * it; a store error. A removed tail shows only while the store's id
+ * sequence still counts it (checkpoints show it for good). */
 int audit_verify(struct store *st, struct audit_check *res);
 
 /* ---- the bastion's Ed25519 signing key (key.c) ---- */
@@ -112,16 +114,21 @@ struct audit_cp_check {
 	int64_t checked; /* checkpoints whose signature was checked */
 	int64_t valid; /* of them, signed by the key and matching the trail */
 	int64_t findings;
-	struct store_checkpoint newest; /* the newest valid one (id 0: none) */
+	struct store_checkpoint newest; /* the newest valid one, if any */
+	int64_t unsigned_events; /* events after its head: none vouches */
 };
 
 /* Checks every stored checkpoint and each of EXTRA (NEXTRA checkpoints
- * read from copies of the log; those missing from the store are
- * findings): each must be signed by K, and the event it names must be in
- * the trail with that hash and that many events up to it. A checkpoint
- * naming an event past the trail's end reports the truncated tail.
- * Calls FINDING for each problem. PIM_OK if none, PIM_EDENIED if any, a
- * store error, PIM_ENOMEM. */
+ * read from copies of the log; validly signed ones missing from the
+ * store or different there are findings): each must be signed by K,
+ * and the event it names must be in the trail with that hash and that
+ * many events up to it. A checkpoint naming an event past the trail's
+ * end reports the truncated tail. Also findings: no checkpoint at all,
+ * an id missing from the stored ones, an event without a hash after a
+ * signed head. K may be NULL only when there is nothing to check with
+ * it (each checkpoint found is then a finding). Calls FINDING for each
+ * problem. PIM_OK if none, PIM_EDENIED if any, a store error,
+ * PIM_ENOMEM, PIM_ECRYPTO. */
 int audit_verify_checkpoints(struct store *st, const struct audit_key *k,
     const struct store_checkpoint *extra, size_t nextra,
     audit_finding_fn finding, void *arg, struct audit_cp_check *res);

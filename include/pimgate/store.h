@@ -378,6 +378,11 @@ struct store_audit {
 	 * events written before it. */
 	char prev_hash[STORE_HASH_MAX];
 	char hash[STORE_HASH_MAX];
+	/* Set when read from the store: the first column whose stored value
+	 * is not exactly what the fields above hold (another type, a NUL
+	 * byte, more than fits), so not what the hash covers; NULL if none.
+	 * A static string. */
+	const char *mismatch;
 };
 typedef int (*store_audit_cb)(const struct store_audit *a, void *arg);
 /* Computes the hash of A (whose id and prev_hash are set) into OUT. */
@@ -414,6 +419,9 @@ struct store_checkpoint {
 	int64_t count; /* events with id <= head_id */
 	char key_id[STORE_KEY_ID_MAX]; /* the signing key's id */
 	char sig[STORE_SIG_MAX];
+	/* As store_audit's: the first column not stored exactly as read
+	 * (so not what was signed); NULL if none. */
+	const char *mismatch;
 };
 typedef int (*store_checkpoint_cb)(
     const struct store_checkpoint *cp, void *arg);
@@ -422,6 +430,11 @@ typedef int (*store_checkpoint_cb)(
 int store_checkpoint_add(struct store *st, struct store_checkpoint *cp);
 /* Every checkpoint, oldest first. */
 int store_checkpoint_list(struct store *st, store_checkpoint_cb cb, void *arg);
+/* The highest ids ever handed out (AUTOINCREMENT's sqlite_sequence) to
+ * audit events in *EVENTS and to checkpoints in *CHECKPOINTS, 0 if
+ * none: an id above the newest row's was deleted with its row. */
+int store_audit_sequences(
+    struct store *st, int64_t *events, int64_t *checkpoints);
 
 /* Activations whose window closed in (AFTER, UPTO] without being ended
  * early: state active (not yet swept) or expired. Oldest end first. */

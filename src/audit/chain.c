@@ -2,7 +2,10 @@
  * canonical content: a version tag, its id, time and session id in
  * decimal, then each text field as "LENGTH:BYTES", then the previous
  * event's hash. Changing, removing or inserting an event breaks the
- * chain at that point; audit_verify finds the first break. */
+ * chain at that point; audit_verify finds the first break. The hash
+ * covers the fields as the store reads them, so a column stored as
+ * something they do not hold in full (the store notes it) is a change
+ * too; and ids handed out past the newest event show a cut tail. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -77,6 +80,15 @@ chain_step(const struct store_audit *a, void *arg)
 	struct chain_walk *w = arg;
 	char expect[STORE_HASH_MAX];
 
+	if (a->mismatch != NULL) {
+		w->res->broken_id = a->id;
+		snprintf(w->res->why, sizeof(w->res->why),
+		    "was changed: its %s column is not stored as pimgate "
+		    "writes it (another type, a NUL byte, or more than it "
+		    "holds), so the hash does not cover it",
+		    a->mismatch);
+		return 1; /* stop */
+	}
 	if (a->hash[0] == '\0') {
 		if (w->chained)
 			return chain_fail(w, a->id,
@@ -106,6 +118,33 @@ chain_step(const struct store_audit *a, void *arg)
 	return 0;
 }
 
+/* Ids are never handed out twice (AUTOINCREMENT): one handed out past
+ * the newest event left shows events deleted from the end, unless the
+ * sequence was reset too (then only a checkpoint shows it). */
+static int
+chain_check_tail(struct store *st, struct chain_walk *w)
+{
+	int64_t events = 0, checkpoints = 0;
+	int r;
+
+	r = store_audit_sequences(st, &events, &checkpoints);
+	if (r != PIM_OK)
+		return r;
+	if (events <= w->last_id)
+		return PIM_OK;
+	w->res->broken_id = w->last_id + 1;
+	if (events == w->last_id + 1)
+		snprintf(w->res->why, sizeof(w->res->why),
+		    "is missing: the store handed out its id (the tail was "
+		    "cut off)");
+	else
+		snprintf(w->res->why, sizeof(w->res->why),
+		    "is missing, and every event after it up to #%" PRId64
+		    ": the store handed out their ids (the tail was cut off)",
+		    events);
+	return PIM_EDENIED;
+}
+
 int
 audit_verify(struct store *st, struct audit_check *res)
 {
@@ -113,12 +152,14 @@ audit_verify(struct store *st, struct audit_check *res)
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	r = store_audit_list(st, 0, NULL, chain_step, &w);
+	/* Every event, whatever its time: one given a time before 1970
+	 * must not drop out of the walk. */
+	r = store_audit_list(st, INT64_MIN, NULL, chain_step, &w);
 	if (r == 1)
 		return PIM_EDENIED;
 	if (r != PIM_OK)
 		return r;
 	res->last_id = w.last_id;
 	memcpy(res->head, w.last_hash, sizeof(res->head));
-	return PIM_OK;
+	return chain_check_tail(st, &w);
 }

@@ -246,6 +246,46 @@ audit_key_load(
 	return key_wrap(pkey, true, path, out, err, errlen);
 }
 
+/* The public key in the first PEM block of B, or NULL with a reason in
+ * ERR. A private key is refused by name rather than taken: its public
+ * half is what an auditor should hold, and a private key belongs on
+ * the bastion only. */
+static EVP_PKEY *
+key_read_public(BIO *b, const char *path, char *err, size_t errlen)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pkey = NULL;
+	long len = 0;
+
+	if (PEM_read_bio(b, &name, &header, &data, &len) != 1) {
+		key_fail(err, errlen, PIM_EINVAL, "no PEM key in", path);
+		return NULL;
+	}
+	if (strstr(name, "PRIVATE KEY") != NULL) {
+		snprintf(err, errlen,
+		    "%s holds a private key; give its public half "
+		    "(pimctl audit key > audit.pub prints it)",
+		    path);
+	} else if (strcmp(name, PEM_STRING_PUBLIC) != 0) {
+		snprintf(err, errlen,
+		    "%s holds a PEM \"%.40s\", not a "
+		    "public key",
+		    path, name);
+	} else {
+		p = data;
+		pkey = d2i_PUBKEY(NULL, &p, len);
+		if (pkey == NULL)
+			key_fail(err, errlen, PIM_EINVAL,
+			    "cannot read the public key in", path);
+	}
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_clear_free(data, len > 0 ? (size_t)len : 0);
+	return pkey;
+}
+
 int
 audit_key_load_public(
     const char *path, struct audit_key **out, char *err, size_t errlen)
@@ -258,8 +298,10 @@ audit_key_load_public(
 	r = key_read_file(path, false, &b, err, errlen);
 	if (r != PIM_OK)
 		return r;
-	pkey = PEM_read_bio_PUBKEY(b, NULL, key_no_passphrase, NULL);
+	pkey = key_read_public(b, path, err, errlen);
 	BIO_free(b);
+	if (pkey == NULL)
+		return PIM_EINVAL;
 	return key_wrap(pkey, false, path, out, err, errlen);
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pimgate/audit.h"
 #include "pimgate/clock.h"
@@ -15,17 +16,19 @@
 /* Findings printed by one verify run; the rest are only counted. */
 #define CKPT_FINDINGS_SHOWN 50
 
-/* Loads the signing key, creating it first when MAY_CREATE and the file
- * is missing (a state made before checkpoints existed). */
+/* Loads the signing key, creating it first when CREATED is not NULL and
+ * the file is missing (a state made before checkpoints existed, or a
+ * lost key); *CREATED then says whether it was. */
 static int
-ckpt_key(const struct config *cfg, bool may_create, struct audit_key **k)
+ckpt_key(const struct config *cfg, bool *created, struct audit_key **k)
 {
 	char err[512];
 	int r;
 
 	r = audit_key_load(cfg->audit_key, k, err, sizeof(err));
-	if (r == PIM_ENOTFOUND && may_create) {
+	if (r == PIM_ENOTFOUND && created != NULL) {
 		r = audit_key_create(cfg->audit_key, err, sizeof(err));
+		*created = r == PIM_OK;
 		if (r == PIM_OK || r == PIM_EEXIST)
 			r = audit_key_load(cfg->audit_key, k, err, sizeof(err));
 	}
@@ -34,18 +37,57 @@ ckpt_key(const struct config *cfg, bool may_create, struct audit_key **k)
 	return CLI_OK;
 }
 
+/* Counts the checkpoints signed by another key than the one in ARG. */
+struct ckpt_others {
+	const char *key_id;
+	int64_t n;
+	char example[STORE_KEY_ID_MAX];
+};
+
+static int
+ckpt_other_cb(const struct store_checkpoint *cp, void *arg)
+{
+	struct ckpt_others *o = arg;
+
+	if (strcmp(cp->key_id, o->key_id) != 0 && o->n++ == 0)
+		snprintf(o->example, sizeof(o->example), "%s", cp->key_id);
+	return 0;
+}
+
+/* After a new key replaced a missing one: the checkpoints already
+ * stored were signed by the old key, and verify will say so. */
+static void
+ckpt_warn_new_key(struct cli_ctx *ctx, const struct audit_key *k)
+{
+	struct ckpt_others o = {.key_id = audit_key_id(k)};
+	struct store *st;
+
+	if (access(ctx->cfg.db_path, F_OK) != 0 ||
+	    cli_store(ctx, &st) != CLI_OK ||
+	    store_checkpoint_list(st, ckpt_other_cb, &o) != PIM_OK || o.n == 0)
+		return;
+	fprintf(stderr,
+	    "warning: a new key was made; %lld stored checkpoints were signed "
+	    "by another key (%s): audit verify reports them unless given "
+	    "that key's public half with --pubkey\n",
+	    (long long)o.n, o.example[0] ? o.example : "-");
+}
+
 int
 cmd_audit_key(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct audit_key *k = NULL;
+	bool created = false;
 	char *pem;
 	int rc;
 
 	rc = cli_parse(argc, argv, NULL, NULL, 0);
 	if (rc != CLI_OK)
 		return rc;
-	if (ckpt_key(&ctx->cfg, true, &k) != CLI_OK)
+	if (ckpt_key(&ctx->cfg, &created, &k) != CLI_OK)
 		return CLI_FAIL;
+	if (created)
+		ckpt_warn_new_key(ctx, k);
 	pem = audit_key_public_pem(k);
 	if (pem == NULL) {
 		audit_key_free(k);
@@ -72,7 +114,7 @@ cmd_audit_checkpoint(struct cli_ctx *ctx, int argc, char **argv)
 	rc = cli_parse(argc, argv, NULL, NULL, 0);
 	if (rc != CLI_OK || cli_store(ctx, &st) != CLI_OK)
 		return rc != CLI_OK ? rc : CLI_FAIL;
-	if (ckpt_key(&ctx->cfg, false, &k) != CLI_OK)
+	if (ckpt_key(&ctx->cfg, NULL, &k) != CLI_OK)
 		return CLI_FAIL;
 	rc = audit_checkpoint_take(st, k, NULL, &cp);
 	audit_key_free(k);
@@ -193,25 +235,23 @@ ckpt_verify_key(struct cli_ctx *ctx, struct store *st, const char *pubkey,
 	return cli_fail("cannot check the checkpoints: %s", err);
 }
 
-/* The verdict line of an intact set of checkpoints, into BUF. */
+/* The verdict line of an intact set of checkpoints, into BUF: the
+ * newest, and how many events came after it (vouched for by no
+ * signature yet). */
 static void
 ckpt_summary(const struct audit_cp_check *res, const struct audit_key *k,
     char *buf, size_t size)
 {
 	char when[32];
 
-	if (k == NULL || res->checked == 0) {
-		snprintf(buf, size,
-		    "no signed checkpoints yet: a cut-off tail would not "
-		    "show (pimctl audit checkpoint takes one)");
-		return;
-	}
 	instant_format(res->newest.ts_ms / 1000, when, sizeof(when));
 	snprintf(buf, size,
 	    "checkpoints intact: %lld signed by key %s; newest #%lld of %s "
-	    "signs event #%lld, %lld events",
-	    (long long)res->checked, audit_key_id(k), (long long)res->newest.id,
-	    when, (long long)res->newest.head_id, (long long)res->newest.count);
+	    "signs event #%lld, %lld events; %lld events after it, not yet "
+	    "signed",
+	    (long long)res->checked, k != NULL ? audit_key_id(k) : "-",
+	    (long long)res->newest.id, when, (long long)res->newest.head_id,
+	    (long long)res->newest.count, (long long)res->unsigned_events);
 }
 
 int
@@ -228,16 +268,19 @@ cli_audit_verify_checkpoints(struct cli_ctx *ctx, struct store *st,
 		rc = ckpt_read_lines(lines_path, &lines);
 	if (rc == CLI_OK)
 		rc = ckpt_verify_key(ctx, st, pubkey, lines.n, &k);
-	if (rc == CLI_OK && k != NULL) {
+	/* Without a key there is nothing stored to check with one, and
+	 * that, no checkpoint, is itself a finding. */
+	if (rc == CLI_OK) {
 		r = audit_verify_checkpoints(
 		    st, k, lines.v, lines.n, ckpt_finding, &rep, &res);
-		if (r != PIM_OK && r != PIM_EDENIED)
+		if (r == PIM_ECRYPTO)
+			rc = cli_fail("cannot check the checkpoints: a "
+				      "signature check failed");
+		else if (r != PIM_OK && r != PIM_EDENIED)
 			rc = cli_store_fail(
 			    ctx, r, "cannot check the checkpoints");
 		else if (r == PIM_EDENIED)
 			rc = CLI_FAIL;
-	} else if (rc == CLI_OK) {
-		memset(&res, 0, sizeof(res));
 	}
 	if (rep.more > 0)
 		cli_fail("... and %lld more findings", (long long)rep.more);

@@ -204,9 +204,33 @@ init_store(struct cli_ctx *ctx, struct init_undo *u)
 	return cli_audit(ctx, NULL, NULL, NULL, "init %s", ctx->cfg.state_dir);
 }
 
+/* Signs checkpoint #1, of the init event, into CP: from its birth the
+ * store holds a signed checkpoint, so one that holds none has lost
+ * them (audit verify says so). */
+static int
+init_checkpoint(struct cli_ctx *ctx, struct store_checkpoint *cp)
+{
+	struct audit_key *k = NULL;
+	char err[512];
+	int r;
+
+	r = audit_key_load(ctx->cfg.audit_key, &k, err, sizeof(err));
+	if (r != PIM_OK)
+		return cli_fail("%s", err);
+	r = audit_checkpoint_take(ctx->st, k, NULL, cp);
+	audit_key_free(k);
+	if (r == PIM_ECRYPTO)
+		return cli_fail("cannot sign the first audit checkpoint");
+	if (r != PIM_OK)
+		return cli_store_fail(
+		    ctx, r, "cannot take the first audit checkpoint");
+	return CLI_OK;
+}
+
 /* Every step, in order; U collects what was created. */
 static int
-init_steps(struct cli_ctx *ctx, char *fp, size_t fplen, struct init_undo *u)
+init_steps(struct cli_ctx *ctx, char *fp, size_t fplen,
+    struct store_checkpoint *cp, struct init_undo *u)
 {
 	const struct config *cfg = &ctx->cfg;
 
@@ -218,13 +242,14 @@ init_steps(struct cli_ctx *ctx, char *fp, size_t fplen, struct init_undo *u)
 	if (init_ca(ctx, u) != CLI_OK ||
 	    init_secret_key(cfg->secret_key, u) != CLI_OK ||
 	    init_audit_key(cfg->audit_key, u) != CLI_OK ||
-	    init_store(ctx, u) != CLI_OK)
+	    init_store(ctx, u) != CLI_OK || init_checkpoint(ctx, cp) != CLI_OK)
 		return CLI_FAIL;
 	return CLI_OK;
 }
 
 static void
-init_report(const struct config *cfg, const char *fp)
+init_report(
+    const struct config *cfg, const char *fp, const struct store_checkpoint *cp)
 {
 	printf("initialised pimgate state in %s\n", cfg->state_dir);
 	printf("  database      %s\n", cfg->db_path);
@@ -238,12 +263,15 @@ init_report(const struct config *cfg, const char *fp)
 	printf("  audit key     %s (signs audit checkpoints; 'pimctl audit "
 	       "key' prints its public half)\n",
 	    cfg->audit_key);
+	printf("  checkpoint    #%lld signs audit event #%lld (key %s)\n",
+	    (long long)cp->id, (long long)cp->head_id, cp->key_id);
 }
 
 int
 cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct init_undo undo = {.nfiles = 0};
+	struct store_checkpoint cp = {0};
 	char fp[128] = "?";
 	mode_t old_mask;
 	int rc;
@@ -256,7 +284,7 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 		    "%s sets no [server] state_dir", ctx->conf_path);
 
 	old_mask = umask(077);
-	rc = init_steps(ctx, fp, sizeof(fp), &undo);
+	rc = init_steps(ctx, fp, sizeof(fp), &cp, &undo);
 	umask(old_mask);
 	if (rc != CLI_OK && ctx->st != NULL) {
 		store_close(ctx->st);
@@ -264,6 +292,6 @@ cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	init_undo_finish(&undo, rc != CLI_OK);
 	if (rc == CLI_OK)
-		init_report(&ctx->cfg, fp);
+		init_report(&ctx->cfg, fp, &cp);
 	return rc;
 }

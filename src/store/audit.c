@@ -11,22 +11,51 @@ struct audit_each {
 	void *arg;
 };
 
+/* The names of AUDIT_COLS, in order. */
+static const char *const audit_col_names[] = {"id", "ts_ms", "actor", "event",
+    "outcome", "user", "target", "role", "session_id", "peer", "detail",
+    "prev_hash", "hash"};
+
+/* Notes column COL when OK is false and no column was noted yet. */
+static void
+audit_note(struct store_audit *a, int col, bool ok)
+{
+	if (!ok && a->mismatch == NULL)
+		a->mismatch = audit_col_names[col];
+}
+
+/* Reads one row. The hash covers the fields as read, so a column whose
+ * stored value they do not hold in full (text cut at a NUL byte or at
+ * the field's size, a number read from text) is noted in A->mismatch:
+ * otherwise such an edit would pass verification. */
 static void
 audit_from_row(sqlite3_stmt *s, struct store_audit *a)
 {
-	a->id = sqlite3_column_int64(s, 0);
-	a->ts_ms = sqlite3_column_int64(s, 1);
-	store_col_text(s, 2, a->actor, sizeof(a->actor));
-	store_col_text(s, 3, a->event, sizeof(a->event));
-	store_col_text(s, 4, a->outcome, sizeof(a->outcome));
-	store_col_text(s, 5, a->user, sizeof(a->user));
-	store_col_text(s, 6, a->target, sizeof(a->target));
-	store_col_text(s, 7, a->role, sizeof(a->role));
-	a->session_id = sqlite3_column_int64(s, 8);
-	store_col_text(s, 9, a->peer, sizeof(a->peer));
-	store_col_text(s, 10, a->detail, sizeof(a->detail));
-	store_col_text(s, 11, a->prev_hash, sizeof(a->prev_hash));
-	store_col_text(s, 12, a->hash, sizeof(a->hash));
+	struct {
+		int col;
+		char *dst;
+		size_t size;
+	} texts[] = {
+	    {2, a->actor, sizeof(a->actor)},
+	    {3, a->event, sizeof(a->event)},
+	    {4, a->outcome, sizeof(a->outcome)},
+	    {5, a->user, sizeof(a->user)},
+	    {6, a->target, sizeof(a->target)},
+	    {7, a->role, sizeof(a->role)},
+	    {9, a->peer, sizeof(a->peer)},
+	    {10, a->detail, sizeof(a->detail)},
+	    {11, a->prev_hash, sizeof(a->prev_hash)},
+	    {12, a->hash, sizeof(a->hash)},
+	};
+
+	a->mismatch = NULL;
+	audit_note(a, 0, store_col_int_exact(s, 0, &a->id));
+	audit_note(a, 1, store_col_int_exact(s, 1, &a->ts_ms));
+	audit_note(a, 8, store_col_int_exact(s, 8, &a->session_id));
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		audit_note(a, texts[i].col,
+		    store_col_text_exact(
+			s, texts[i].col, texts[i].dst, texts[i].size));
 }
 
 static void

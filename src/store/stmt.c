@@ -1,6 +1,7 @@
 /* Statement cache and the small helpers every query file uses. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pimgate/err.h"
 #include "pimgate/metrics.h"
@@ -126,6 +127,27 @@ store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size)
 	const char *t = (const char *)sqlite3_column_text(s, col);
 
 	str_copy(dst, t != NULL ? t : "", size);
+}
+
+bool
+store_col_text_exact(sqlite3_stmt *s, int col, char *dst, size_t size)
+{
+	/* The type first: reading the text converts the value. */
+	int type = sqlite3_column_type(s, col);
+	const char *t = (const char *)sqlite3_column_text(s, col);
+	size_t n = (size_t)sqlite3_column_bytes(s, col);
+
+	str_copy(dst, t != NULL ? t : "", size);
+	return type == SQLITE_TEXT && t != NULL && strlen(t) == n && n < size;
+}
+
+bool
+store_col_int_exact(sqlite3_stmt *s, int col, int64_t *out)
+{
+	int type = sqlite3_column_type(s, col);
+
+	*out = sqlite3_column_int64(s, col);
+	return type == SQLITE_INTEGER;
 }
 
 int

@@ -79,6 +79,7 @@ enum store_stmt_id {
 	STMT_AUDIT_COUNT,
 	STMT_CKPT_ADD,
 	STMT_CKPT_LIST,
+	STMT_AUDIT_SEQ,
 	STMT_REPORT_ACTS,
 	STMT_REPORT_SESSIONS,
 	STMT_REPORT_REFUSALS,
@@ -126,6 +127,13 @@ int store_exec(struct store *st, const char *sql, const char *what);
 int store_bind_text(sqlite3_stmt *s, int idx, const char *text);
 /* Copies column COL as text into DST (SIZE), "" for NULL. */
 void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t size);
+/* As store_col_text, and says whether DST now holds all the column
+ * holds: false if it is not stored as text, holds a NUL byte, or does
+ * not fit (what was read then differs from what is stored). */
+bool store_col_text_exact(sqlite3_stmt *s, int col, char *dst, size_t size);
+/* Column COL as an integer into *OUT; false if it is not stored as one
+ * (text, a real or NULL read as a number is not what is stored). */
+bool store_col_int_exact(sqlite3_stmt *s, int col, int64_t *out);
 
 /* The columns that activations.c and sessions.c select (report.c reads
  * the same rows), and the functions that read one such row. */

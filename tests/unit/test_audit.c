@@ -188,6 +188,95 @@ test_rollback(void **state)
 	assert_int_equal(res.chained, 6);
 }
 
+/* A column edited so that what the hash reads of it stays the same:
+ * text past a NUL byte, a number followed by text, another type, more
+ * than the field holds. Each is named as a change of its event. */
+static void
+test_column_not_hashed(void **state)
+{
+	struct fix *f = *state;
+	struct audit_check res;
+	char big[STORE_TEXT_MAX + 64];
+	const struct {
+		const char *edit, *undo, *column;
+		int64_t id;
+	} cases[] = {
+	    {"UPDATE audit SET detail = CAST(detail || X'00' ||"
+	     " X'68696464656e' AS TEXT) WHERE id = 2",
+		"UPDATE audit SET detail = 'change 2' WHERE id = 2", "detail",
+		2},
+	    {"UPDATE audit SET ts_ms = CAST(ts_ms AS TEXT) || 'abc'"
+	     " WHERE id = 3",
+		"UPDATE audit SET ts_ms = CAST(substr(ts_ms, 1,"
+		" length(ts_ms) - 3) AS INTEGER) WHERE id = 3",
+		"ts_ms", 3},
+	    {"UPDATE audit SET session_id = '4 or so' WHERE id = 4",
+		"UPDATE audit SET session_id = 4 WHERE id = 4", "session_id",
+		4},
+	    {"UPDATE audit SET actor = CAST(actor AS BLOB) WHERE id = 1",
+		"UPDATE audit SET actor = 'admin:root' WHERE id = 1", "actor",
+		1},
+	    {"UPDATE audit SET hash = hash || X'00' WHERE id = 5",
+		"UPDATE audit SET hash = substr(hash, 1, 64) WHERE id = 5",
+		"hash", 5},
+	    {"UPDATE audit SET detail = detail || 'x' WHERE id = 6", NULL,
+		"detail", 6},
+	};
+
+	log_five(f->st);
+	/* A sixth event whose detail fills the field to the last byte. */
+	memset(big, 'd', sizeof(big));
+	big[STORE_TEXT_MAX - 1] = '\0';
+	assert_int_equal(audit_log(f->st, "admin:root", AUDIT_ADMIN, "ok", NULL,
+			     NULL, NULL, 0, NULL, big),
+	    PIM_OK);
+	assert_int_equal(audit_verify(f->st, &res), PIM_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tamper(f, cases[i].edit);
+		assert_int_equal(audit_verify(f->st, &res), PIM_EDENIED);
+		assert_int_equal(res.broken_id, cases[i].id);
+		assert_non_null(strstr(res.why, "was changed"));
+		assert_non_null(strstr(res.why, cases[i].column));
+		if (cases[i].undo == NULL)
+			break;
+		tamper(f, cases[i].undo);
+		assert_int_equal(audit_verify(f->st, &res), PIM_OK);
+	}
+}
+
+/* An event given a time before 1970 must not drop out of the walk. */
+static void
+test_negative_time(void **state)
+{
+	struct fix *f = *state;
+	struct audit_check res;
+
+	log_five(f->st);
+	tamper(f, "UPDATE audit SET ts_ms = -1 WHERE id = 5");
+	assert_int_equal(audit_verify(f->st, &res), PIM_EDENIED);
+	assert_int_equal(res.broken_id, 5);
+}
+
+/* The newest events deleted: the id sequence still counts them, until
+ * it is reset too (then only a checkpoint shows the cut). */
+static void
+test_tail_cut(void **state)
+{
+	struct fix *f = *state;
+	struct audit_check res;
+
+	log_five(f->st);
+	tamper(f, "DELETE FROM audit WHERE id > 3");
+	assert_int_equal(audit_verify(f->st, &res), PIM_EDENIED);
+	assert_int_equal(res.broken_id, 4);
+	assert_non_null(strstr(res.why, "up to #5"));
+	assert_non_null(strstr(res.why, "cut off"));
+	tamper(f, "DELETE FROM audit WHERE id > 4");
+	tamper(f, "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit'");
+	assert_int_equal(audit_verify(f->st, &res), PIM_OK);
+	assert_int_equal(res.last_id, 3);
+}
+
 int
 main(void)
 {
@@ -201,6 +290,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_unchained_prefix, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_column_not_hashed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_negative_time, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tail_cut, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

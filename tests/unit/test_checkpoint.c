@@ -152,6 +152,15 @@ test_key_file(void **state)
 	    audit_key_load_public(pub, &k, err, sizeof(err)), PIM_OK);
 	assert_string_equal(audit_key_id(k), audit_key_id(f->k));
 	audit_key_free(k);
+	k = NULL;
+
+	/* The private key where the public half is wanted: named so. */
+	assert_int_equal(chmod(f->key, 0600), 0);
+	assert_int_equal(
+	    audit_key_load_public(f->key, &k, err, sizeof(err)), PIM_EINVAL);
+	assert_null(k);
+	assert_non_null(strstr(err, "holds a private key"));
+	assert_non_null(strstr(err, "public half"));
 }
 
 static void
@@ -280,6 +289,7 @@ test_verify_intact(void **state)
 	assert_int_equal(res.checked, 2);
 	assert_int_equal(res.valid, 2);
 	assert_int_equal(res.newest.head_id, 6);
+	assert_int_equal(res.unsigned_events, 1);
 }
 
 /* The newest events deleted, their checkpoint kept: the tail shows. */
@@ -310,10 +320,173 @@ test_verify_lines(void **state)
 	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
 	tamper(f, "DELETE FROM audit WHERE id > 5;"
 		  "DELETE FROM audit_checkpoints");
-	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+	/* The id sequence still counts the deleted row. */
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "checkpoint #1 is missing from the store"));
+	assert_true(found(f, "no signed checkpoint"));
 	assert_int_equal(verify(f, &cp, 1), PIM_EDENIED);
 	assert_true(found(f, "in the lines given but not in the store"));
 	assert_true(found(f, "events after #5 are missing"));
+	/* Told once: by the copy, not as a gap too. */
+	assert_false(found(f, "missing from the store"));
+	assert_false(found(f, "no signed checkpoint"));
+
+	/* The sequence reset too: without the copy nothing shows what
+	 * there was, but that nothing vouches for the trail. */
+	tamper(f, "DELETE FROM sqlite_sequence"
+		  " WHERE name = 'audit_checkpoints'");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "no signed checkpoint: nothing vouches for this "
+			     "trail"));
+}
+
+/* A store without any checkpoint is a finding, even with an intact
+ * chain: whoever can write the file could have rewritten all of it. */
+static void
+test_verify_none(void **state)
+{
+	struct fix *f = *state;
+	struct audit_cp_check res;
+
+	log_events(f->st, 3);
+	f->nfound = 0;
+	assert_int_equal(
+	    audit_verify_checkpoints(f->st, NULL, NULL, 0, collect, f, &res),
+	    PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "pimctl audit checkpoint"));
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+}
+
+/* Takes N checkpoints, each after one more event. */
+static void
+take_n(struct fix *f, int n)
+{
+	struct store_checkpoint cp;
+
+	for (int i = 0; i < n; i++) {
+		log_events(f->st, 1);
+		assert_int_equal(
+		    audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	}
+}
+
+/* Checkpoint ids are never reused: a missing one was deleted. */
+static void
+test_verify_gaps(void **state)
+{
+	struct fix *f = *state;
+
+	take_n(f, 5);
+	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+	tamper(f, "DELETE FROM audit_checkpoints WHERE id = 2");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "checkpoint #2 is missing from the store"));
+
+	tamper(f, "DELETE FROM audit_checkpoints WHERE id < 5");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "checkpoints #1 to #4 are missing"));
+}
+
+/* The newest checkpoint deleted: the sequence still counts it. Reset
+ * too, nothing in the store shows it (README says so). */
+static void
+test_verify_newest_deleted(void **state)
+{
+	struct fix *f = *state;
+
+	take_n(f, 3);
+	tamper(f, "DELETE FROM audit_checkpoints WHERE id = 3");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "checkpoint #3 is missing from the store"));
+	tamper(f, "UPDATE sqlite_sequence SET seq = 2"
+		  " WHERE name = 'audit_checkpoints'");
+	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+}
+
+/* A copy in the lines of a stored checkpoint, with a forged signature:
+ * only the bad signature is reported, the stored one is there. */
+static void
+test_verify_forged_copy(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 2);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	cp.sig[5] = cp.sig[5] == 'A' ? 'B' : 'A';
+	assert_int_equal(verify(f, &cp, 1), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "(in the lines given) has a bad signature"));
+	assert_false(found(f, "not in the store"));
+
+	/* A forged copy of one never stored shows nothing deleted. */
+	cp.id = 7;
+	assert_int_equal(verify(f, &cp, 1), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "bad signature"));
+}
+
+/* Rows renumbered to hide a deleted one: the copies tell. */
+static void
+test_verify_renumbered(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint both[2];
+
+	log_events(f->st, 2);
+	assert_int_equal(
+	    audit_checkpoint_take(f->st, f->k, NULL, &both[0]), PIM_OK);
+	log_events(f->st, 2);
+	assert_int_equal(
+	    audit_checkpoint_take(f->st, f->k, &both[0], &both[1]), PIM_OK);
+	tamper(f, "DELETE FROM audit_checkpoints WHERE id = 1;"
+		  "UPDATE audit_checkpoints SET id = 1 WHERE id = 2;"
+		  "UPDATE sqlite_sequence SET seq = 1"
+		  " WHERE name = 'audit_checkpoints'");
+	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+	assert_int_equal(verify(f, both, 2), PIM_EDENIED);
+	assert_true(found(f, "in the store is not checkpoint #1 of"));
+	assert_true(found(f, "in the lines given: the row was replaced"));
+	assert_true(found(f, "is stored as checkpoint #1: the rows were "
+			     "renumbered"));
+}
+
+/* Hashes removed from events written after a signed head, to pass them
+ * off as older than the chain. */
+static void
+test_verify_hashless(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 3);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	log_events(f->st, 3);
+	tamper(f, "UPDATE audit SET hash = '', prev_hash = '' WHERE id > 3");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_int_equal(f->nfound, 1);
+	assert_true(found(f, "event #4 and 2 more after it have no hash"));
+	assert_true(found(f, "head #3 signed by checkpoint #1"));
+}
+
+/* A column of a stored checkpoint edited so that what is read of it
+ * stays the same. */
+static void
+test_verify_column(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 3);
+	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	tamper(f, "UPDATE audit_checkpoints SET count = count || 'x'");
+	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
+	assert_true(found(f, "checkpoint #1 of"));
+	assert_true(found(f, "its count column"));
 }
 
 static void
@@ -404,6 +577,18 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 		test_verify_changed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verify_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_none, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verify_gaps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_newest_deleted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_forged_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_renumbered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_hashless, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_verify_column, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_line, setup, teardown),
 	};
 
