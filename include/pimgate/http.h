@@ -10,8 +10,10 @@
  *                  503 with a one-line reason when not.
  *
  * Any other path is 404, any other method 405 (HEAD is GET without the
- * body). Requests are small and bounded in time: a client that is slow
- * to send its request or to read the answer is dropped. */
+ * body, with its Content-Length). Connections are few, small and short:
+ * at most 32 at once (more are closed at once), each closed 10 s after
+ * its accept whatever it is doing, and one that asks again without
+ * reading its answers is dropped. */
 #ifndef PIMGATE_HTTP_H
 #define PIMGATE_HTTP_H
 

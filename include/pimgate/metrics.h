@@ -79,6 +79,13 @@ enum metrics_proto metrics_proto_of(const char *protocol);
 
 void metrics_connection_accepted(enum metrics_proto p);
 void metrics_connection_refused(enum metrics_proto p, enum metrics_refusal r);
+/* The monitoring listener's own connections, shown as protocol="http"
+ * in the two connection families only (it has no logins, sessions or
+ * relayed bytes): one taken in, or one closed at once because the
+ * listener had as many open as it takes (reason "capacity", the only
+ * refusal it has). */
+void metrics_http_accepted(void);
+void metrics_http_refused_capacity(void);
 void metrics_auth_failure(enum metrics_proto p, enum metrics_auth m);
 
 /* A session began (live gauge up) or ended with REASON (a session end

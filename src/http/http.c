@@ -1,5 +1,6 @@
 /* The HTTP server: libevent's evhttp on the configured address, small
- * limits, and the routing to the two pages. */
+ * limits (conn.c keeps the connections few and short), and the routing
+ * to the two pages. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,24 @@
 static struct http_server *http_servers;
 
 void
+http_send(struct evhttp_request *req, int code, const char *reason,
+    struct evbuffer *body)
+{
+	char len[24];
+
+	/* evhttp 2.1 would send a HEAD answer's body, without a length. */
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof(len), "%zu",
+		    body != NULL ? evbuffer_get_length(body) : 0);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+		evhttp_send_reply(req, code, reason, NULL);
+		return;
+	}
+	evhttp_send_reply(req, code, reason, body);
+}
+
+void
 http_reply_text(
     struct evhttp_request *req, int code, const char *reason, const char *text)
 {
@@ -38,7 +57,7 @@ http_reply_text(
 	evhttp_add_header(hdr, "Cache-Control", "no-store");
 	if (body != NULL)
 		evbuffer_add_printf(body, "%s\n", text);
-	evhttp_send_reply(req, code, reason, body);
+	http_send(req, code, reason, body);
 	if (body != NULL)
 		evbuffer_free(body);
 }
@@ -53,6 +72,18 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	bool metrics = path != NULL && strcmp(path, "/metrics") == 0;
 	bool health = path != NULL && strcmp(path, "/healthz") == 0;
 
+	/* A client that asks again before it took the last answer would
+	 * have us make answers no one reads: it is answered this once, in
+	 * a few bytes, and dropped. */
+	if (http_conn_backlogged(req)) {
+		log_verbose("closing proto=http reason=unread-answer");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Connection", "close");
+		http_reply_text(
+		    req, 503, "Service Unavailable", "earlier answer not read");
+		http_conn_close_soon(h, req);
+		return;
+	}
 	if (!metrics && !health) {
 		http_reply_text(req, 404, "Not Found", "not found");
 		return;
@@ -135,6 +166,7 @@ http_new(
 		EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_default_content_type(h->http, "text/plain; charset=utf-8");
 	evhttp_set_gencb(h->http, http_request_cb, h);
+	evhttp_set_bevcb(h->http, http_conn_new_bev, h);
 	return h;
 }
 
@@ -216,6 +248,7 @@ http_free(struct http_server *h)
 	http_stop(h);
 	if (h->http != NULL)
 		evhttp_free(h->http);
+	http_conns_free(h);
 	if (h->resume != NULL)
 		event_free(h->resume);
 	http_probe_free(h->probe);

@@ -68,6 +68,6 @@ http_metrics_page(struct http_server *h, struct evhttp_request *req)
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	evhttp_send_reply(req, 200, "OK", body);
+	http_send(req, 200, "OK", body);
 	evbuffer_free(body);
 }

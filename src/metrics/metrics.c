@@ -70,6 +70,18 @@ metrics_connection_refused(enum metrics_proto p, enum metrics_refusal r)
 }
 
 void
+metrics_http_accepted(void)
+{
+	metrics_inc(&metrics_g.http_accepted, 1);
+}
+
+void
+metrics_http_refused_capacity(void)
+{
+	metrics_inc(&metrics_g.http_refused_capacity, 1);
+}
+
+void
 metrics_auth_failure(enum metrics_proto p, enum metrics_auth m)
 {
 	if (p < METRICS_PROTO_N && m < METRICS_AUTH_N)

@@ -46,6 +46,8 @@ struct metrics_hist {
 struct metrics_state {
 	atomic_uint_fast64_t accepted[METRICS_PROTO_N];
 	atomic_uint_fast64_t refused[METRICS_PROTO_N][METRICS_REFUSAL_N];
+	atomic_uint_fast64_t http_accepted;
+	atomic_uint_fast64_t http_refused_capacity;
 	atomic_uint_fast64_t auth_failed[METRICS_PROTO_N][METRICS_AUTH_N];
 	atomic_int_fast64_t live[METRICS_PROTO_N];
 	atomic_uint_fast64_t started[METRICS_PROTO_N];

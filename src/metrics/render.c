@@ -220,6 +220,8 @@ metrics_render_connections(struct metrics_buf *b)
 	    "Client connections taken in by a listener.");
 	metrics_by1(b, "pimgate_connections_accepted_total", "protocol",
 	    proto_names, metrics_g.accepted, METRICS_PROTO_N);
+	metrics_sample(b, "pimgate_connections_accepted_total",
+	    "protocol=\"http\"", metrics_load(&metrics_g.http_accepted));
 	metrics_family(b, "pimgate_connections_refused_total", "counter",
 	    "Client connections turned away before relaying, by reason.");
 	for (p = 0; p < METRICS_PROTO_N; p++) {
@@ -230,6 +232,10 @@ metrics_render_connections(struct metrics_buf *b)
 			    labels, metrics_load(&metrics_g.refused[p][i]));
 		}
 	}
+	/* The monitoring listener refuses for want of room only. */
+	metrics_sample(b, "pimgate_connections_refused_total",
+	    "protocol=\"http\",reason=\"capacity\"",
+	    metrics_load(&metrics_g.http_refused_capacity));
 	metrics_family(b, "pimgate_auth_failures_total", "counter",
 	    "Failed authentication attempts, by method.");
 	for (p = 0; p < METRICS_PROTO_N; p++) {

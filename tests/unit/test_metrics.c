@@ -165,6 +165,31 @@ test_counters(void **state)
 	free(text);
 }
 
+/* The monitoring listener's connections appear in the two connection
+ * families only, as protocol="http". */
+static void
+test_http_connections(void **state)
+{
+	char *text;
+
+	metrics_http_accepted();
+	metrics_http_accepted();
+	metrics_http_refused_capacity();
+	text = render();
+	assert_true(sample(text, "pimgate_connections_accepted_total{"
+				 "protocol=\"http\"}") == 2);
+	assert_true(
+	    sample(text, "pimgate_connections_refused_total{"
+			 "protocol=\"http\",reason=\"capacity\"}") == 1);
+	assert_true(sample(text, "pimgate_connections_refused_total{"
+				 "protocol=\"http\",reason=\"auth\"}") == -1);
+	assert_true(
+	    sample(text, "pimgate_sessions_live{protocol=\"http\"}") == -1);
+	assert_true(sample(text, "pimgate_connections_accepted_total{"
+				 "protocol=\"ssh\"}") == 0);
+	free(text);
+}
+
 /* Buckets are cumulative, +Inf equals the count, the sum is the sum. */
 static void
 test_histogram(void **state)
@@ -321,6 +346,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_format, setup),
 	    cmocka_unit_test_setup(test_counters, setup),
+	    cmocka_unit_test_setup(test_http_connections, setup),
 	    cmocka_unit_test_setup(test_histogram, setup),
 	    cmocka_unit_test_setup(test_gauges, setup),
 	    cmocka_unit_test_setup(test_escape, setup),
