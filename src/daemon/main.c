@@ -23,7 +23,6 @@
 #include "pimgate/pg_front.h"
 #include "pimgate/ssh_front.h"
 #include "pimgate/store.h"
-#include "pimgate/str.h"
 #include "pimgate/syslog_out.h"
 #include "pimgate/vault.h"
 
@@ -186,31 +185,32 @@ daemon_sighup_cb(evutil_socket_t sig, short what, void *arg)
 		daemon_notify_reload(d);
 }
 
-/* One pimgated per state: a second one would end the first one's live
- * sessions in the store as left over from a crash. The lock goes with
- * the process, however it ends. */
+/* One pimgated per store: a second one would end the first one's live
+ * sessions in the store as left over from a crash. The lock is taken on
+ * the database file itself (flock, which SQLite's POSIX locks do not
+ * touch on Linux), so any path to it, symlink or hard link, finds it
+ * held; it goes with the process, however that ends. The descriptor
+ * stays open until after the store is closed. */
 static int
 daemon_lock_state(struct daemon *d)
 {
-	char path[4096];
+	struct stat sb;
 
-	if (!str_printf(
-		path, sizeof(path), "%s/pimgated.lock", d->cfg.state_dir)) {
-		log_error(
-		    "state directory path too long: %s", d->cfg.state_dir);
-		return PIM_EINVAL;
-	}
-	d->lock_fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    S_IRUSR | S_IWUSR);
+	d->lock_fd =
+	    open(d->cfg.db_path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (d->lock_fd < 0) {
-		log_error(
-		    "cannot open the lock file %s: %s", path, strerror(errno));
+		log_error("cannot open the store %s: %s", d->cfg.db_path,
+		    strerror(errno));
 		return PIM_EIO;
 	}
+	if (fstat(d->lock_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		log_error("the store %s is not a regular file", d->cfg.db_path);
+		return PIM_EINVAL;
+	}
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		log_error("another pimgated is running on %s (it holds %s); "
-			  "stop it first",
-		    d->cfg.state_dir, path);
+		log_error("another pimgated is running on the store %s; stop "
+			  "it first",
+		    d->cfg.db_path);
 		return PIM_EBUSY;
 	}
 	return PIM_OK;

@@ -22,8 +22,31 @@ rc=0
 timeout 20 "$PIMGATE_BIN/pimgated" -c "$CONF" \
 	>"$T/second.out" 2>"$T/second.err" || rc=$?
 assert_eq 1 "$rc" "exit status of the second pimgated"
-assert_file_contains "$T/second.err" "another pimgated is running on"
+assert_file_contains "$T/second.err" "another pimgated is running on the store"
 pid_alive "$PIMGATED_PID" || fail "the first pimgated is gone"
+
+log "nor one with another state directory naming the same database"
+mkdir -m 700 "$T/other"
+sed -e "s|^state_dir = .*|state_dir = $T/other|" "$CONF" >"$T/other.conf"
+python3 - "$T/other.conf" "$STATE/pimgate.db" <<'EOF'
+import sys
+path, db = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = text.replace("[server]\n", "[server]\ndatabase = %s\n" % db, 1)
+open(path, "w").write(text)
+EOF
+ln -s "$STATE/pimgate.db" "$T/other/link.db"
+rc=0
+timeout 20 "$PIMGATE_BIN/pimgated" -c "$T/other.conf" \
+	>"$T/third.out" 2>"$T/third.err" || rc=$?
+assert_eq 1 "$rc" "exit status with another state_dir"
+assert_file_contains "$T/third.err" "another pimgated is running on the store"
+sed -i "s|^database = .*|database = $T/other/link.db|" "$T/other.conf"
+rc=0
+timeout 20 "$PIMGATE_BIN/pimgated" -c "$T/other.conf" \
+	>"$T/fourth.out" 2>"$T/fourth.err" || rc=$?
+assert_eq 1 "$rc" "exit status through a symlink to the database"
+assert_file_contains "$T/fourth.err" "another pimgated is running on the store"
 
 log "the first daemon's session is untouched"
 session_live "$sid" || fail "session $sid was ended by the second daemon"
