@@ -18,6 +18,7 @@
 #include "pg_int.h"
 
 #define PG_END_GRACE_MS 300 /* to reach a message boundary at the end */
+#define PG_END_FLUSH_MS 300 /* then for the client to take the FATAL */
 #define PG_QLOG_RETRY_MS 20
 #define PG_QLOG_FLUSH_MS 500
 
@@ -508,6 +509,9 @@ relay_flow(struct pgconn *c)
 static void
 relay_close(struct pgconn *c)
 {
+	/* A session the bastion ends must be gone within a second of its
+	 * deadline, grace for the boundary included: a client that does
+	 * not read is not waited for. */
 	struct timeval tv = {1, 0};
 
 	c->closing = true;
@@ -527,6 +531,10 @@ relay_close(struct pgconn *c)
 	if (c->timer == NULL) {
 		pgconn_free(c); /* no timer to bound the flush: cut now */
 		return;
+	}
+	if (c->ending) {
+		tv.tv_sec = 0;
+		tv.tv_usec = PG_END_FLUSH_MS * 1000;
 	}
 	evtimer_del(c->timer);
 	evtimer_add(c->timer, &tv);
