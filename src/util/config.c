@@ -79,8 +79,10 @@ struct config_parse {
 	char bad_section[CONFIG_MSG_MAX]; /* the last unknown one told */
 	FILE *in;
 	int line, next_line; /* the line being parsed, the one after it */
-	int too_long; /* the line that did not fit libinih's buffer */
-	int max_line; /* the longest line that fits */
+	int stop_line; /* the line the reader stopped at, or 0 */
+	char stop_msg[CONFIG_MSG_MAX / 2]; /* why */
+	char *buf; /* getline's */
+	size_t bufsize;
 	bool seen[CONFIG_NKEYS]; /* keys already set, to refuse a second */
 	char unsafe[CONFIG_MSG_MAX]; /* why the file's mode is unsafe */
 };
@@ -397,31 +399,84 @@ config_defaults(struct config *c)
 	return r == PIM_OK ? PIM_OK : PIM_ENOMEM;
 }
 
-/* libinih's reader: fgets that keeps count of lines, so that problems
- * found by the callback can name theirs. */
+/* What libinih would read otherwise than it looks: NUL bytes (the rest
+ * of the line vanishes), an indented line (a continuation of the
+ * previous value), " ;" (an inline comment cuts the value). NULL if the
+ * line is plain. */
+static const char *
+config_line_trap(const char *s, size_t n)
+{
+	const char *p;
+
+	if (strlen(s) != n)
+		return "holds a NUL byte";
+	for (p = s; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p == '\0' || *p == '\r' || *p == '\n' || *p == ';' || *p == '#')
+		return NULL; /* blank or a comment */
+	if (p != s)
+		return "starts with a space: it would continue the previous "
+		       "value; remove the indent";
+	if (strstr(p, " ;") != NULL || strstr(p, "\t;") != NULL)
+		return "has \" ;\", which starts a comment and cuts the value "
+		       "(put a long command in a script)";
+	return NULL;
+}
+
+/* A blank line or a comment. */
+static bool
+config_line_blank(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	return *s == '\0' || *s == ';' || *s == '#';
+}
+
+/* Stops the parse at the current line with WHY, for the caller. */
+static char *
+config_reader_stop(struct config_parse *cp, const char *why)
+{
+	cp->stop_line = cp->line;
+	snprintf(cp->stop_msg, sizeof(cp->stop_msg), "%s", why);
+	return NULL;
+}
+
+/* libinih's reader: whole lines (getline), counted, so that problems
+ * found by the callback can name theirs; a line libinih would misread
+ * or cut stops the parse. */
 static char *
 config_reader(char *str, int num, void *stream)
 {
 	struct config_parse *cp = stream;
-	char *s = fgets(str, num, cp->in);
+	char why[64];
+	ssize_t n = getline(&cp->buf, &cp->bufsize, cp->in);
 	size_t len;
+	const char *trap;
 
-	if (s == NULL)
+	if (n < 0)
 		return NULL;
-	cp->line = cp->next_line;
-	len = strlen(s);
-	if (len > 0 && s[len - 1] == '\n') {
-		cp->next_line++;
-		return s;
+	cp->line = cp->next_line++;
+	len = (size_t)n;
+	trap = config_line_trap(cp->buf, len);
+	if (trap != NULL)
+		return config_reader_stop(cp, trap);
+	if (config_line_blank(cp->buf)) {
+		/* Comments may be as long as they like. */
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
 	}
-	/* Cut by the buffer: the rest would be read as a line of its own.
-	 * Stop here; the caller reports it. */
-	if ((int)len >= num - 1 && !feof(cp->in)) {
-		cp->too_long = cp->line;
-		cp->max_line = num - 2;
-		return NULL;
+	while (
+	    len > 0 && (cp->buf[len - 1] == '\n' || cp->buf[len - 1] == '\r'))
+		len--;
+	if (len + 2 > (size_t)num) {
+		snprintf(
+		    why, sizeof(why), "longer than %d characters", num - 2);
+		return config_reader_stop(cp, why);
 	}
-	return s;
+	memcpy(str, cp->buf, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
 }
 
 /* The config decides which command pimgated runs as whom: only root or
@@ -471,10 +526,11 @@ config_parse_file(const char *path, struct config_parse *cp)
 	line = ini_parse_stream(config_reader, cp, config_handler, cp);
 	fclose(cp->in);
 	cp->in = NULL;
-	if (cp->too_long > 0 && (line == 0 || line > cp->too_long)) {
-		snprintf(cp->msg, sizeof(cp->msg),
-		    "line longer than %d characters", cp->max_line);
-		line = cp->too_long;
+	free(cp->buf);
+	cp->buf = NULL;
+	if (cp->stop_line > 0 && (line == 0 || line > cp->stop_line)) {
+		snprintf(cp->msg, sizeof(cp->msg), "line %s", cp->stop_msg);
+		line = cp->stop_line;
 	}
 	return line;
 }
@@ -679,9 +735,9 @@ config_load_each(
 	 * error or one too long (the first one only). */
 	if (line > 0 || line < -1 || cp.nomem) {
 		snprintf(msg, sizeof(msg), "%s:%d: %s", path, line,
-		    cp.too_long == line ? cp.msg
-		    : line > 0		? "syntax error"
-					: "out of memory");
+		    cp.stop_line == line ? cp.msg
+		    : line > 0		 ? "syntax error"
+					 : "out of memory");
 		each(arg, msg);
 		cp.problems++;
 	}

@@ -131,6 +131,18 @@ EOF
 expect_problem "$f" 'long.conf:[0-9]+: line longer than [0-9]+ characters' \
 	"a line cut by the parser"
 
+log "lines the parser would misread: an inline ';', an indent, a NUL byte"
+f=$(variant semi)
+printf '[notify]\ncommand = cat >/dev/null ; touch %s/pwned\n' "$T" >>"$f"
+expect_problem "$f" 'semi.conf:[0-9]+: line has " ;"' "an inline comment"
+f=$(variant indent)
+printf '[server]\n  log_level = debug\n' >>"$f"
+expect_problem "$f" 'indent.conf:[0-9]+: line starts with a space' \
+	"an indented line"
+f=$(variant nul)
+printf '[recording]\ninput = false\0true\n' >>"$f"
+expect_problem "$f" 'nul.conf:[0-9]+: line holds a NUL byte' "a NUL byte"
+
 log "pimctl and a starting pimgated refuse a world-writable config too"
 f=$(variant open)
 chmod 666 "$f"
