@@ -67,7 +67,7 @@ report_act_window(const struct report_options *opt, struct report_activation *x)
 		x->until = a->ended;
 	x->held = (x->state == ACT_ACTIVE || x->state == ACT_EXPIRED ||
 		      x->state == ACT_REVOKED || x->state == ACT_DEACTIVATED) &&
-		  a->start <= opt->now && x->until > a->start;
+		  a->start <= opt->now && x->until >= a->start;
 	x->duration = x->held ? x->until - a->start : a->end - a->start;
 }
 

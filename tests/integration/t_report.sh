@@ -124,6 +124,13 @@ review = [(r["flag"], r["kind"], r["id"]) for r in d["needs_review"]]
 assert review == [("ended-killed", "session", int(killed))], review
 PY
 
+log "an activation revoked within the second it began is still held"
+pimctl role add flash >/dev/null
+pimctl assign alice flash --eligible >/dev/null
+flash=$(pimctl activate alice flash --for 1m --reason flash |
+	grep -oE '[0-9]+' | head -n 1)
+pimctl revoke "$flash" >/dev/null
+
 log "off-hours, with working days that are not today"
 today=$(date -u +%u) # 1 is Monday
 days=(mon tue wed thu fri sat sun)
@@ -133,6 +140,7 @@ run_capture report_off "$PIMGATE_BIN/pimctl" -c "$T/offhours.conf" \
 	report access --from "$FROM" --to "$TO" --format csv
 assert_eq 0 "$RC" "report with other working days (stderr: $ERR)"
 assert_match "$OUT" "^activation,alice,ops,$act,.*,off-hours"$'\r'"?$"
+assert_match "$OUT" "^activation,alice,flash,$flash,.*,off-hours"$'\r'"?$"
 
 log "a bad [report] setting is a clear error"
 sed 's/^timezone = .*/timezone = Mars\/Olympus/' "$CONF" >"$T/badtz.conf"
