@@ -79,14 +79,22 @@ char *audit_key_public_pem(const struct audit_key *k);
 /* Room for a checkpoint line. */
 #define AUDIT_CHECKPOINT_LINE_MAX 400
 
-/* Takes a checkpoint of the chain's head now: reads the newest event,
- * counts the events up to it, signs that with K (a private key) and
- * stores it, filling CP. PREV is the last checkpoint this caller took
- * (its count is trusted, so only newer events are counted) or NULL to
- * count them all. PIM_EEXIST if PREV already names the current head
- * (nothing stored); PIM_ECRYPTO; a store error. */
+/* Room for the reason audit_checkpoint_take gives for a refusal. */
+#define AUDIT_CHECKPOINT_WHY_MAX 400
+
+/* Takes a checkpoint of the chain's head now, signs it with K (a
+ * private key) and stores it, filling CP. The head must extend the
+ * newest stored checkpoint: that one signed by K and unchanged, its head
+ * event still there with the hash and count signed, and every event
+ * since on the chain. A store without one (or whose newest checkpoint is
+ * another key's) gets a first checkpoint only if FIRST, and only if the
+ * whole chain holds and its head has a hash. PIM_OK; PIM_EEXIST if the
+ * newest checkpoint already names the head (CP is that one, nothing
+ * stored);
+ * PIM_EDENIED with a one-line reason in WHY (WHYLEN bytes, WHY may be
+ * NULL); PIM_ECRYPTO; a store error. */
 int audit_checkpoint_take(struct store *st, const struct audit_key *k,
-    const struct store_checkpoint *prev, struct store_checkpoint *cp);
+    bool first, struct store_checkpoint *cp, char *why, size_t whylen);
 /* Signs CP's head_id, head_hash, count and ts_ms with K, setting key_id
  * and sig. PIM_OK or PIM_ECRYPTO. */
 int audit_checkpoint_sign(

@@ -119,60 +119,6 @@ audit_checkpoint_check(
 	return r;
 }
 
-/* Reads the head and how many events lead up to it into CP. */
-static int
-cp_read_head(struct store *st, const struct store_checkpoint *prev,
-    struct store_checkpoint *cp)
-{
-	int64_t from = 0, base = 0, n = 0;
-	int r;
-
-	r = store_audit_head(st, &cp->head_id, cp->head_hash);
-	if (r == PIM_ENOTFOUND) {
-		cp->head_id = 0;
-		cp->head_hash[0] = '\0';
-		cp->count = 0;
-		return PIM_OK;
-	}
-	if (r != PIM_OK)
-		return r;
-	/* Events are only appended: count the new ones since PREV. A head
-	 * that moved back (a cut tail) is counted afresh. */
-	if (prev != NULL && prev->head_id <= cp->head_id) {
-		from = prev->head_id;
-		base = prev->count;
-	}
-	r = store_audit_count(st, from, cp->head_id, &n);
-	cp->count = base + n;
-	return r;
-}
-
-int
-audit_checkpoint_take(struct store *st, const struct audit_key *k,
-    const struct store_checkpoint *prev, struct store_checkpoint *cp)
-{
-	struct store_checkpoint last;
-	int r;
-
-	/* PREV may be CP itself (the caller's "last one taken"). */
-	if (prev != NULL) {
-		last = *prev;
-		prev = &last;
-	}
-	memset(cp, 0, sizeof(*cp));
-	r = cp_read_head(st, prev, cp);
-	if (r != PIM_OK)
-		return r;
-	if (prev != NULL && prev->head_id == cp->head_id &&
-	    strcmp(prev->head_hash, cp->head_hash) == 0)
-		return PIM_EEXIST;
-	cp->ts_ms = clock_now_ms();
-	r = audit_checkpoint_sign(k, cp);
-	if (r != PIM_OK)
-		return r;
-	return store_checkpoint_add(st, cp);
-}
-
 void
 audit_checkpoint_line(const struct store_checkpoint *cp, char *buf, size_t size)
 {

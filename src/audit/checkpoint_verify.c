@@ -369,8 +369,8 @@ cp_report_none(struct cp_verify *w)
 	if (w->nstored > 0)
 		return; /* each was reported */
 	cp_find(w, "no signed checkpoint: nothing vouches for this trail; if "
-		   "this store predates checkpoints, take one with pimctl "
-		   "audit checkpoint");
+		   "this store predates checkpoints, take the first with "
+		   "pimctl audit checkpoint --first");
 }
 
 static int

@@ -86,8 +86,15 @@ cmd_audit_key(struct cli_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (ckpt_key(&ctx->cfg, &created, &k) != CLI_OK)
 		return CLI_FAIL;
-	if (created)
+	if (created) {
 		ckpt_warn_new_key(ctx, k);
+		/* Nothing signed by this key is stored yet: no checkpoint is
+		 * taken automatically until the first one is. */
+		fprintf(stderr,
+		    "note: no checkpoint is signed by the new key yet; after "
+		    "checking the trail with pimctl audit verify, take the "
+		    "first with pimctl audit checkpoint --first\n");
+	}
 	pem = audit_key_public_pem(k);
 	if (pem == NULL) {
 		audit_key_free(k);
@@ -105,23 +112,33 @@ cmd_audit_key(struct cli_ctx *ctx, int argc, char **argv)
 int
 cmd_audit_checkpoint(struct cli_ctx *ctx, int argc, char **argv)
 {
+	char why[AUDIT_CHECKPOINT_WHY_MAX], line[AUDIT_CHECKPOINT_LINE_MAX];
 	struct store_checkpoint cp;
-	char line[AUDIT_CHECKPOINT_LINE_MAX];
 	struct audit_key *k = NULL;
+	bool first = false;
+	const struct cli_opt opts[] = {
+	    {"--first", CLI_OPT_FLAG, &first},
+	    {NULL, CLI_OPT_FLAG, NULL},
+	};
 	struct store *st;
 	int rc;
 
-	rc = cli_parse(argc, argv, NULL, NULL, 0);
+	rc = cli_parse(argc, argv, opts, NULL, 0);
 	if (rc != CLI_OK || cli_store(ctx, &st) != CLI_OK)
 		return rc != CLI_OK ? rc : CLI_FAIL;
 	if (ckpt_key(&ctx->cfg, NULL, &k) != CLI_OK)
 		return CLI_FAIL;
-	rc = audit_checkpoint_take(st, k, NULL, &cp);
+	rc = audit_checkpoint_take(st, k, first, &cp, why, sizeof(why));
 	audit_key_free(k);
+	if (rc == PIM_EDENIED)
+		return cli_fail("%s", why);
 	if (rc == PIM_ECRYPTO)
 		return cli_fail("cannot sign the checkpoint");
-	if (rc != PIM_OK)
+	if (rc != PIM_OK && rc != PIM_EEXIST)
 		return cli_store_fail(ctx, rc, "cannot take a checkpoint");
+	if (rc == PIM_EEXIST)
+		fprintf(stderr, "the newest checkpoint already signs the "
+				"head: nothing new signed\n");
 	/* The same line the daemon logs: it can go to syslog (logger) and
 	 * be given back to audit verify --checkpoints. */
 	audit_checkpoint_line(&cp, line, sizeof(line));

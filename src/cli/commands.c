@@ -113,9 +113,13 @@ const struct cli_cmd cli_commands[] = {
 	"name a tail cut off after one; --checkpoints: also the checkpoint "
 	"lines of a copy of the log or syslog, so deleted checkpoints show",
 	cmd_audit_verify},
-    {"audit checkpoint", "",
+    {"audit checkpoint", "[--first]",
 	"sign the audit chain's head with the audit signing key now, store "
-	"it and print it as the log line the daemon writes",
+	"it and print it as the log line the daemon writes; refused unless "
+	"the trail extends the newest checkpoint; --first: take the first "
+	"checkpoint of a store that has none, only on a store that "
+	"predates checkpoints (or after a new key) and after checking it "
+	"with pimctl audit verify",
 	cmd_audit_checkpoint},
     {"audit key", "",
 	"print the audit signing key's public half (PEM) for an auditor to "

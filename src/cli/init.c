@@ -211,14 +211,17 @@ static int
 init_checkpoint(struct cli_ctx *ctx, struct store_checkpoint *cp)
 {
 	struct audit_key *k = NULL;
-	char err[512];
+	char err[512], why[AUDIT_CHECKPOINT_WHY_MAX];
 	int r;
 
 	r = audit_key_load(ctx->cfg.audit_key, &k, err, sizeof(err));
 	if (r != PIM_OK)
 		return cli_fail("%s", err);
-	r = audit_checkpoint_take(ctx->st, k, NULL, cp);
+	/* The key was just made: this is the first checkpoint. */
+	r = audit_checkpoint_take(ctx->st, k, true, cp, why, sizeof(why));
 	audit_key_free(k);
+	if (r == PIM_EDENIED)
+		return cli_fail("%s", why);
 	if (r == PIM_ECRYPTO)
 		return cli_fail("cannot sign the first audit checkpoint");
 	if (r != PIM_OK)

@@ -34,8 +34,9 @@ struct audit_feed {
 	struct audit_key *key;
 	struct event *ckpt_ev;
 	struct event *poll_ev;
-	struct store_checkpoint last; /* the last checkpoint taken */
-	bool have_last;
+	/* The key was made at this start: no checkpoint can be signed by
+	 * it yet, so the first one may be taken (until one is). */
+	bool key_created;
 	bool following; /* sending events to syslog */
 	int64_t last_sent; /* the newest event sent (or skipped) */
 	bool warned; /* a store error was logged; quiet until it clears */
@@ -56,30 +57,32 @@ feed_log_checkpoint(struct audit_feed *f, const struct store_checkpoint *cp)
 		syslog_out_send(LOG_AUTHPRIV, LOG_INFO, line);
 }
 
-/* Takes a checkpoint if the head moved since the last one (always when
- * none was taken yet). Returns false if it could not be taken. */
+/* Takes a checkpoint if the head moved since the newest stored one.
+ * A trail that does not extend it is not signed: that refusal is logged
+ * as an error and tried again at the next interval (the daemon keeps
+ * running). Returns false if the store or signing failed (retried
+ * soon). */
 static bool
 feed_checkpoint(struct audit_feed *f, const char *why)
 {
+	char reason[AUDIT_CHECKPOINT_WHY_MAX];
 	struct store_checkpoint cp;
 	int r;
 
 	r = audit_checkpoint_take(
-	    f->st, f->key, f->have_last ? &f->last : NULL, &cp);
+	    f->st, f->key, f->key_created, &cp, reason, sizeof(reason));
 	if (r == PIM_EEXIST)
 		return true;
+	if (r == PIM_EDENIED) {
+		log_error("audit checkpoint refused when=%s: %s", why, reason);
+		return true;
+	}
 	if (r != PIM_OK) {
 		log_warn("cannot take an audit checkpoint when=%s: %s", why,
 		    r == PIM_ECRYPTO ? "signing failed" : store_errmsg(f->st));
 		return false;
 	}
-	if (f->have_last && cp.head_id < f->last.head_id)
-		log_error("the audit trail lost its tail: newest event %lld, "
-			  "earlier checkpoint #%lld signed %lld",
-		    (long long)cp.head_id, (long long)f->last.id,
-		    (long long)f->last.head_id);
-	f->last = cp;
-	f->have_last = true;
+	f->key_created = false;
 	feed_log_checkpoint(f, &cp);
 	return true;
 }
@@ -176,7 +179,8 @@ feed_poll_cb(evutil_socket_t fd, short what, void *arg)
 /* ---- start and stop ---- */
 
 /* The signing key, made first if the state has none (a state from
- * before checkpoints). */
+ * before checkpoints): then, and only then, the daemon may take a first
+ * checkpoint itself. */
 static int
 feed_load_key(struct audit_feed *f)
 {
@@ -187,8 +191,10 @@ feed_load_key(struct audit_feed *f)
 	r = audit_key_load(path, &f->key, err, sizeof(err));
 	if (r == PIM_ENOTFOUND) {
 		r = audit_key_create(path, err, sizeof(err));
-		if (r == PIM_OK)
+		if (r == PIM_OK) {
 			log_info("audit signing key created path=%s", path);
+			f->key_created = true;
+		}
 		if (r == PIM_OK || r == PIM_EEXIST)
 			r = audit_key_load(path, &f->key, err, sizeof(err));
 	}

@@ -224,8 +224,15 @@ assert_file_contains "$T/new.pub" "BEGIN PUBLIC KEY"
 assert_match "$(cat "$T/new.err")" \
 	"warning: a new key was made; [0-9]+ stored checkpoints were signed by another key \([0-9a-f]{16}\)" \
 	"audit key's warning about the old checkpoints"
+assert_match "$(cat "$T/new.err")" \
+	"no checkpoint is signed by the new key yet; .* pimctl audit checkpoint --first" \
+	"audit key's note about the first checkpoint"
 assert_eq 600 "$(stat -c %a "$STATE/audit_ed25519.key")" "the key's mode"
-pimctl audit checkpoint >/dev/null
+run_capture newkey-nofirst pimctl audit checkpoint
+assert_eq 1 "$RC" "audit checkpoint with a new key, without --first"
+assert_match "$ERR" "does not extend checkpoint #[0-9]+ \(it is signed by key [0-9a-f]{16}, not by this key" \
+	"audit checkpoint with a new key"
+pimctl audit checkpoint --first >/dev/null
 last=$(sql 'select max(id) from audit_checkpoints')
 run_capture verify-newkey pimctl audit verify --pubkey "$T/new.pub"
 assert_eq 1 "$RC" "verify with the new key"

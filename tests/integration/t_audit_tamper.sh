@@ -54,8 +54,8 @@ sql "update audit set hash = '', prev_hash = '';
      delete from audit_checkpoints;
      update audit set detail = 'forged' where id = 20"
 verify_finds "a stripped chain" "no signed checkpoint: nothing vouches for \
-this trail; if this store predates checkpoints, take one with pimctl audit \
-checkpoint"
+this trail; if this store predates checkpoints, take the first with pimctl \
+audit checkpoint --first"
 assert_match "$ERR" "checkpoints #1 to #6 are missing from the store" \
 	"the deleted rows"
 [[ "$OUT" != *"intact"* ]] || fail "verify said intact: $OUT"
@@ -124,5 +124,88 @@ log "the private key given where the public half is wanted"
 verify_finds "a private key" \
 	"audit_ed25519.key holds a private key; give its public half" \
 	--pubkey "$STATE/audit_ed25519.key"
+
+# ------------------------------------- no signature for a rewritten trail
+
+log_has() { grep -qE -- "$1" "$T/pimgated.log" 2>/dev/null; }
+
+# attack_refused WHAT ERE: neither pimctl audit checkpoint nor a daemon
+# (re)start signs the rewritten trail; the daemon logs ERE as an error;
+# audit verify still fails.
+attack_refused() {
+	local what=$1 re=$2 before
+	before=$(sql 'select count(*) from audit_checkpoints')
+	run_capture "ckpt-${what// /-}" pimctl audit checkpoint
+	assert_eq 1 "$RC" "audit checkpoint after $what (stdout: $OUT)"
+	assert_match "$ERR" "^pimctl: $re" "audit checkpoint after $what"
+	log "  $ERR"
+	: >"$T/pimgated.log"
+	start_pimgated
+	wait_until log_has "ERROR [a-z_]+: audit checkpoint refused when=start: $re" ||
+		fail "no refusal in the daemon's log: $(cat "$T/pimgated.log")"
+	stop_pid "$PIMGATED_PID"
+	forget_pid "$PIMGATED_PID"
+	PIMGATED_PID=""
+	assert_eq 0 "$STOP_STATUS" "pimgated exit status after refusing"
+	log_has "audit checkpoint refused when=stop: $re" ||
+		fail "no refusal at shutdown: $(cat "$T/pimgated.log")"
+	! log_has "audit checkpoint id=" ||
+		fail "the daemon signed: $(grep 'audit checkpoint id=' "$T/pimgated.log")"
+	assert_eq "$before" "$(sql 'select count(*) from audit_checkpoints')" \
+		"checkpoints stored after $what"
+	run_capture "verify-after-${what// /-}" pimctl audit verify
+	assert_eq 1 "$RC" "audit verify after $what (stdout: $OUT)"
+}
+
+log "the chain stripped, an event forged, the checkpoints and their id"
+log "sequence deleted: nobody signs it, not even with --first"
+restore
+sql "update audit set hash = '', prev_hash = '';
+     update audit set detail = 'nothing to see' where id = 20;
+     delete from audit_checkpoints;
+     delete from sqlite_sequence where name = 'audit_checkpoints'"
+attack_refused "a stripped trail" \
+	"the store holds no audit checkpoint to extend: run pimctl audit verify"
+assert_match "$ERR" "no signed checkpoint: nothing vouches" "verify"
+run_capture first-stripped pimctl audit checkpoint --first
+assert_eq 1 "$RC" "audit checkpoint --first on a stripped trail ($OUT)"
+assert_match "$ERR" "the newest event #$newest has no hash" \
+	"audit checkpoint --first on a stripped trail"
+assert_eq 0 "$(sql 'select count(*) from audit_checkpoints')" "checkpoints"
+
+log "an event before the newest checkpoint forged, the chain recomputed"
+restore
+sql "update audit set detail = 'nothing to see' where id = 20"
+python3 - "$DB" <<'PY'
+import hashlib, sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.row_factory = sqlite3.Row
+prev = ""
+cols = ("actor", "event", "outcome", "user", "target", "role", "peer",
+        "detail")
+for r in db.execute("select * from audit order by id").fetchall():
+    if r["id"] >= 20:
+        h = hashlib.sha256()
+        parts = ["pimgate-audit-v1"]
+        h.update(b"%d:%s" % (len(parts[0]), parts[0].encode()))
+        h.update(b"%d\n%d\n%d\n" % (r["id"], r["ts_ms"], r["session_id"]))
+        for v in [r[c] or "" for c in cols] + [prev]:
+            b = v.encode()
+            h.update(b"%d:" % len(b) + b)
+        db.execute("update audit set prev_hash = ?, hash = ? where id = ?",
+                   (prev, h.hexdigest(), r["id"]))
+        prev = h.hexdigest()
+    else:
+        prev = r["hash"]
+db.commit()
+PY
+run_capture chain-rehashed pimctl audit verify
+[[ "$ERR" != *"audit trail is broken"* ]] ||
+	fail "the recomputed chain does not hold: $ERR"
+attack_refused "a recomputed chain" \
+	"the audit trail does not extend checkpoint #6 \(event #$signed it signed was changed: its hash is not the one signed\): run pimctl audit verify"
+assert_match "$ERR" "event #$signed does not have the hash checkpoint #6" \
+	"verify"
+restore
 
 log "done"

@@ -27,6 +27,7 @@ struct fix {
 	struct audit_key *k;
 	char found[8][400]; /* the findings reported */
 	int nfound;
+	char why[AUDIT_CHECKPOINT_WHY_MAX]; /* the last take's refusal */
 };
 
 static int
@@ -80,6 +81,15 @@ tamper(struct fix *f, const char *sql)
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
+
+/* Takes a checkpoint, a first one if FIRST and the store has none. */
+static int
+take(struct fix *f, bool first, struct store_checkpoint *cp)
+{
+	f->why[0] = '\0';
+	return audit_checkpoint_take(
+	    f->st, f->k, first, cp, f->why, sizeof(f->why));
 }
 
 static void
@@ -172,7 +182,7 @@ test_sign_and_check(void **state)
 	char path[160], err[256];
 
 	log_events(f->st, 5);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	assert_true(cp.id > 0);
 	assert_int_equal(cp.head_id, 5);
 	assert_int_equal(cp.count, 5);
@@ -215,11 +225,10 @@ test_take_incremental(void **state)
 	struct store_checkpoint a, b;
 
 	log_events(f->st, 3);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &a), PIM_OK);
-	assert_int_equal(
-	    audit_checkpoint_take(f->st, f->k, &a, &b), PIM_EEXIST);
+	assert_int_equal(take(f, true, &a), PIM_OK);
+	assert_int_equal(take(f, false, &b), PIM_EEXIST);
 	log_events(f->st, 4);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, &a, &b), PIM_OK);
+	assert_int_equal(take(f, false, &b), PIM_OK);
 	assert_int_equal(b.head_id, 7);
 	assert_int_equal(b.count, 7);
 	assert_true(b.id > a.id);
@@ -233,7 +242,7 @@ test_line_round_trip(void **state)
 	char line[AUDIT_CHECKPOINT_LINE_MAX], logged[600];
 
 	log_events(f->st, 2);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	audit_checkpoint_line(&cp, line, sizeof(line));
 	assert_int_equal(strncmp(line, AUDIT_CHECKPOINT_TAG " ", 17), 0);
 
@@ -277,9 +286,9 @@ test_verify_intact(void **state)
 	struct audit_cp_check res;
 
 	log_events(f->st, 3);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	log_events(f->st, 3);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, &cp, &cp), PIM_OK);
+	assert_int_equal(take(f, false, &cp), PIM_OK);
 	log_events(f->st, 1);
 	f->nfound = 0;
 	assert_int_equal(
@@ -300,7 +309,7 @@ test_verify_truncated(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 8);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	tamper(f, "DELETE FROM audit WHERE id > 5");
 	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
 	assert_int_equal(f->nfound, 1);
@@ -317,7 +326,7 @@ test_verify_lines(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 8);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	tamper(f, "DELETE FROM audit WHERE id > 5;"
 		  "DELETE FROM audit_checkpoints");
 	/* The id sequence still counts the deleted row. */
@@ -367,8 +376,7 @@ take_n(struct fix *f, int n)
 
 	for (int i = 0; i < n; i++) {
 		log_events(f->st, 1);
-		assert_int_equal(
-		    audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+		assert_int_equal(take(f, true, &cp), PIM_OK);
 	}
 }
 
@@ -416,7 +424,7 @@ test_verify_forged_copy(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 2);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	cp.sig[5] = cp.sig[5] == 'A' ? 'B' : 'A';
 	assert_int_equal(verify(f, &cp, 1), PIM_EDENIED);
 	assert_int_equal(f->nfound, 1);
@@ -438,11 +446,9 @@ test_verify_renumbered(void **state)
 	struct store_checkpoint both[2];
 
 	log_events(f->st, 2);
-	assert_int_equal(
-	    audit_checkpoint_take(f->st, f->k, NULL, &both[0]), PIM_OK);
+	assert_int_equal(take(f, true, &both[0]), PIM_OK);
 	log_events(f->st, 2);
-	assert_int_equal(
-	    audit_checkpoint_take(f->st, f->k, &both[0], &both[1]), PIM_OK);
+	assert_int_equal(take(f, false, &both[1]), PIM_OK);
 	tamper(f, "DELETE FROM audit_checkpoints WHERE id = 1;"
 		  "UPDATE audit_checkpoints SET id = 1 WHERE id = 2;"
 		  "UPDATE sqlite_sequence SET seq = 1"
@@ -464,7 +470,7 @@ test_verify_hashless(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 3);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	log_events(f->st, 3);
 	tamper(f, "UPDATE audit SET hash = '', prev_hash = '' WHERE id > 3");
 	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
@@ -482,7 +488,7 @@ test_verify_column(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 3);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	tamper(f, "UPDATE audit_checkpoints SET count = count || 'x'");
 	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
 	assert_true(found(f, "checkpoint #1 of"));
@@ -496,7 +502,7 @@ test_verify_changed(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 4);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	log_events(f->st, 2);
 
 	/* The head event rewritten with a new hash. */
@@ -519,11 +525,237 @@ test_verify_count(void **state)
 	struct store_checkpoint cp;
 
 	log_events(f->st, 5);
-	assert_int_equal(audit_checkpoint_take(f->st, f->k, NULL, &cp), PIM_OK);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
 	tamper(f, "DELETE FROM audit WHERE id = 2");
 	assert_int_equal(verify(f, NULL, 0), PIM_EDENIED);
 	assert_true(found(f, "counted 5 events up to event #5, the trail "
 			     "holds 4"));
+}
+
+/* ---- refusals to sign a trail that does not extend the anchor ---- */
+
+static int
+count_cb(const struct store_checkpoint *cp, void *arg)
+{
+	(void)cp;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+stored_checkpoints(struct fix *f)
+{
+	int n = 0;
+
+	assert_int_equal(store_checkpoint_list(f->st, count_cb, &n), PIM_OK);
+	return n;
+}
+
+/* Asserts that a take is refused with TEXT in the reason, and nothing
+ * stored. */
+static void
+assert_refused(struct fix *f, bool first, const char *text)
+{
+	struct store_checkpoint cp;
+	int before = stored_checkpoints(f);
+
+	assert_int_equal(take(f, first, &cp), PIM_EDENIED);
+	if (strstr(f->why, text) == NULL)
+		fail_msg("refused for \"%s\", not \"%s\"", f->why, text);
+	assert_null(strchr(f->why, '\n'));
+	assert_int_equal(stored_checkpoints(f), before);
+}
+
+struct rehash {
+	struct fix *f;
+	int64_t from;
+	char prev[STORE_HASH_MAX];
+	char sql[8][300];
+	int n;
+};
+
+static int
+rehash_cb(const struct store_audit *a, void *arg)
+{
+	struct rehash *h = arg;
+	struct store_audit e = *a;
+
+	if (a->id < h->from) {
+		snprintf(h->prev, sizeof(h->prev), "%s", a->hash);
+		return 0;
+	}
+	assert_true(h->n < 8);
+	snprintf(e.prev_hash, sizeof(e.prev_hash), "%s", h->prev);
+	assert_int_equal(audit_hash(&e, e.hash), PIM_OK);
+	snprintf(h->sql[h->n++], sizeof(h->sql[0]),
+	    "UPDATE audit SET prev_hash = '%s', hash = '%s' WHERE id = %lld",
+	    e.prev_hash, e.hash, (long long)e.id);
+	snprintf(h->prev, sizeof(h->prev), "%s", e.hash);
+	return 0;
+}
+
+/* Recomputes the (unkeyed) chain from event FROM on, as someone with
+ * the file and the source could. */
+static void
+rehash(struct fix *f, int64_t from)
+{
+	struct rehash h = {.f = f, .from = from};
+
+	assert_int_equal(
+	    store_audit_list(f->st, INT64_MIN, NULL, rehash_cb, &h), PIM_OK);
+	for (int i = 0; i < h.n; i++)
+		tamper(f, h.sql[i]);
+}
+
+/* A head without a hash is never signed: a stripped trail as a first
+ * checkpoint, or hashless events after the anchor. */
+static void
+test_take_hashless_head(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 3);
+	tamper(f, "UPDATE audit SET hash = '', prev_hash = ''");
+	assert_refused(f, true, "the newest event #3 has no hash");
+
+	tamper(f, "DELETE FROM audit");
+	log_events(f->st, 3);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	log_events(f->st, 2);
+	tamper(f, "UPDATE audit SET hash = '', prev_hash = '' WHERE id > 6");
+	assert_refused(f, false,
+	    "the audit trail does not extend checkpoint #1 (event #7 has no "
+	    "hash): run pimctl audit verify");
+}
+
+/* The events since the anchor must hold: an edit, a deletion, a cut
+ * tail and a forged anchor each refuse. */
+static void
+test_take_chain_broken(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 3);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	log_events(f->st, 4);
+	tamper(f, "UPDATE audit SET detail = 'nothing' WHERE id = 5");
+	assert_refused(f, false,
+	    "event #5 was changed: its content does not match its hash");
+	rehash(f, 5); /* 5 rehashed alone would not link to 6... */
+	tamper(f, "UPDATE audit SET prev_hash = 'x' WHERE id = 6");
+	assert_refused(f, false, "event #6 does not link to event #5");
+	rehash(f, 4);
+
+	/* ... but the events since the anchor rehashed hold: no signature
+	 * covers them yet (README says so). */
+	assert_int_equal(take(f, false, &cp), PIM_OK);
+	assert_int_equal(cp.head_id, 7);
+	assert_int_equal(cp.count, 7);
+
+	log_events(f->st, 3);
+	tamper(f, "DELETE FROM audit WHERE id = 9");
+	assert_refused(f, false, "event #10 does not follow event #8");
+	tamper(f, "DELETE FROM audit WHERE id > 8");
+	assert_refused(f, false,
+	    "events after #8 were removed: the store handed out ids up "
+	    "to #10");
+
+	tamper(f, "UPDATE audit_checkpoints SET count = 8 WHERE id = 2");
+	assert_refused(
+	    f, false, "does not extend checkpoint #2 (its signature is bad");
+}
+
+/* The anchor's own event, or one before it, rewritten (and the chain
+ * recomputed to match): the signed hash no longer matches. */
+static void
+test_take_anchor_changed(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 4);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	log_events(f->st, 2);
+	tamper(f, "UPDATE audit SET detail = 'nothing to see' WHERE id = 2");
+	rehash(f, 2);
+	assert_refused(f, false,
+	    "event #4 it signed was changed: its hash is not the one "
+	    "signed");
+
+	tamper(f, "DELETE FROM audit WHERE id = 4");
+	assert_refused(f, false, "event #4 it signed is missing");
+}
+
+/* No checkpoint stored while the key exists: nobody signs unless told
+ * to take the first; the attack of README (strip the chain, delete the
+ * checkpoints and their sequence) gets nothing signed either way. */
+static void
+test_take_no_checkpoint(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+
+	log_events(f->st, 3);
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	log_events(f->st, 5);
+	tamper(f, "UPDATE audit SET hash = '', prev_hash = '';"
+		  "UPDATE audit SET detail = 'nothing to see' WHERE id = 2;"
+		  "DELETE FROM audit_checkpoints");
+	assert_refused(f, false,
+	    "the store holds no audit checkpoint to "
+	    "extend: run pimctl audit verify");
+	assert_refused(f, true,
+	    "checkpoints after it, up to #1, were "
+	    "deleted");
+	tamper(f, "DELETE FROM sqlite_sequence"
+		  " WHERE name = 'audit_checkpoints'");
+	assert_refused(f, false, "holds no audit checkpoint");
+	assert_refused(f, true, "the newest event #8 has no hash");
+}
+
+/* --first on a store that predates checkpoints: the whole chain is
+ * checked, then the first is signed and later ones extend it. */
+static void
+test_take_first(void **state)
+{
+	struct fix *f = *state;
+	struct store_checkpoint cp;
+	struct audit_key *other = NULL;
+	char path[160], err[256];
+
+	/* Events from before the chain, then chained ones. */
+	log_events(f->st, 2);
+	tamper(f, "UPDATE audit SET hash = '', prev_hash = ''");
+	log_events(f->st, 3);
+	assert_refused(f, false, "holds no audit checkpoint");
+	tamper(f, "UPDATE audit SET detail = 'x' WHERE id = 4");
+	assert_refused(f, true, "event #4 was changed");
+	tamper(f, "UPDATE audit SET detail = 'a change' WHERE id = 4");
+
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	assert_int_equal(cp.id, 1);
+	assert_int_equal(cp.head_id, 5);
+	assert_int_equal(cp.count, 5);
+	assert_int_equal(verify(f, NULL, 0), PIM_OK);
+	log_events(f->st, 1);
+	assert_int_equal(take(f, false, &cp), PIM_OK);
+	assert_int_equal(cp.head_id, 6);
+	assert_int_equal(take(f, false, &cp), PIM_EEXIST);
+	assert_int_equal(cp.id, 2);
+
+	/* A new key (the old one lost): only --first starts it anew. */
+	snprintf(path, sizeof(path), "%s/other.key", f->dir);
+	assert_int_equal(audit_key_create(path, err, sizeof(err)), PIM_OK);
+	assert_int_equal(
+	    audit_key_load(path, &other, err, sizeof(err)), PIM_OK);
+	audit_key_free(f->k);
+	f->k = other;
+	assert_refused(f, false, "(it is signed by key ");
+	assert_int_equal(take(f, true, &cp), PIM_OK);
+	assert_int_equal(cp.id, 3);
+	assert_string_equal(cp.key_id, audit_key_id(other));
 }
 
 static void
@@ -589,6 +821,15 @@ main(void)
 		test_verify_hashless, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_verify_column, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_take_hashless_head, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_take_chain_broken, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_take_anchor_changed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_take_no_checkpoint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_take_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_event_line, setup, teardown),
 	};
 
