@@ -648,6 +648,39 @@ print(datetime.datetime.fromisoformat(s).timestamp())
 ' "$1"
 }
 
+# ------------------------------------------------------ stalled clients
+
+# unread_on PORT: bytes waiting unread in the sockets of the clients
+# connected to the bastion's PORT (their Recv-Q).
+unread_on() {
+	ss -Htn state established "( dport = :$1 )" |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# stalled_on PORT BYTES: BYTES or more unread on PORT, the same as at the
+# last look (UNREAD_BEFORE; set it to -1 before polling).
+UNREAD_BEFORE=-1
+stalled_on() {
+	local n
+	n=$(unread_on "$1")
+	if ((n >= $2 && n == UNREAD_BEFORE)); then
+		return 0
+	fi
+	UNREAD_BEFORE=$n
+	sleep 0.2
+	return 1
+}
+
+# closed_at SID: when the daemon logged the end of SID (epoch seconds),
+# nothing if it has not.
+closed_at() {
+	local line
+	line=$(grep -m1 -E "session closed session=$1 " "$T/pimgated.log") ||
+		return 0
+	rfc3339_epoch "${line%% *}"
+}
+session_closed() { [[ -n "$(closed_at "$1")" ]]; }
+
 # activation_end ID: the end of activation ID's window, epoch seconds.
 activation_end() {
 	rfc3339_epoch "$(activation_field "$1" end)"

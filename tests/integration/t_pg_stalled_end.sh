@@ -17,31 +17,6 @@ pimgate_setup_pg
 start_pimgated_pg
 pimctl assign alice dba --eligible
 
-client_unread() {
-	ss -Htn state established "( dport = :$PG_GW_PORT )" |
-		awk '{ n += $1 } END { print n + 0 }'
-}
-
-UNREAD_BEFORE=-1
-client_stalled() {
-	local n
-	n=$(client_unread)
-	if ((n >= STALL_BYTES && n == UNREAD_BEFORE)); then
-		return 0
-	fi
-	UNREAD_BEFORE=$n
-	sleep 0.2
-	return 1
-}
-
-closed_at() {
-	local line
-	line=$(grep -m1 -E "session closed session=$1 " "$T/pimgated.log") ||
-		return 0
-	rfc3339_epoch "${line%% *}"
-}
-session_closed() { [[ -n "$(closed_at "$1")" ]]; }
-
 # start_stalled NAME PREV: psql (its own pid in STALLED) reading a large
 # result, stopped once output piles up unread; SID its session.
 start_stalled() {
@@ -58,9 +33,10 @@ start_stalled() {
 	wait_until client_reading --timeout 10 || fail "no output flows"
 	kill -STOP "$STALLED"
 	UNREAD_BEFORE=-1
-	wait_until client_stalled --timeout 10 ||
-		fail "the stopped psql holds only $(client_unread) bytes unread"
-	log "session $SID: psql $STALLED stopped, $(client_unread) bytes unread"
+	wait_until stalled_on "$PG_GW_PORT" "$STALL_BYTES" --timeout 10 ||
+		fail "the stopped psql holds $(unread_on "$PG_GW_PORT") B unread"
+	log "session $SID: psql $STALLED stopped," \
+		"$(unread_on "$PG_GW_PORT") bytes unread"
 }
 
 client_reading() {

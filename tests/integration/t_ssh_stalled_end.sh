@@ -14,33 +14,14 @@ END_BOUND=1.0
 # the end is asked: the bastion has then used up its channel window
 # (about 1 MiB here) and has nowhere to put more.
 STALL_BYTES=$((256 * 1024))
-FLOOD='while true; do head -c 100000 /dev/urandom | base64; done'
+# It stops by itself once its terminal is gone (base64 fails to write):
+# a loop that ignored that would outlive the test on the target.
+FLOOD='while head -c 100000 /dev/urandom | base64; do :; done'
 
 start_sshd
 pimgate_setup
 start_pimgated
 pimctl assign alice ops --eligible
-
-# Bytes waiting unread in the client's socket: the Recv-Q of the one
-# connection to the bastion's SSH port.
-client_unread() {
-	ss -Htn state established "( dport = :$SSH_PORT )" |
-		awk '{ n += $1 } END { print n + 0 }'
-}
-
-# client_stalled: STALL_BYTES or more unread, the same as at the last
-# look (UNREAD_BEFORE).
-UNREAD_BEFORE=-1
-client_stalled() {
-	local n
-	n=$(client_unread)
-	if ((n >= STALL_BYTES && n == UNREAD_BEFORE)); then
-		return 0
-	fi
-	UNREAD_BEFORE=$n
-	sleep 0.2
-	return 1
-}
 
 # The bastion holds no open connection to a client any more.
 bastion_dropped_clients() {
@@ -67,10 +48,10 @@ start_stalled() {
 		fail "session $SID's output does not flow"
 	kill -STOP "$STALLED"
 	UNREAD_BEFORE=-1
-	wait_until client_stalled --timeout 10 ||
-		fail "the stopped client holds only $(client_unread) bytes unread"
+	wait_until stalled_on "$SSH_PORT" "$STALL_BYTES" --timeout 10 ||
+		fail "the stopped client holds $(unread_on "$SSH_PORT") B unread"
 	log "session $SID: client $STALLED stopped with" \
-		"$(client_unread) bytes unread"
+		"$(unread_on "$SSH_PORT") bytes unread"
 }
 
 # recording_grew SID: SID's recording holds 64 KiB or more.
@@ -87,16 +68,6 @@ release_stalled() {
 	forget_pid "$STALLED"
 }
 
-# closed_at SID: when the daemon logged the end of SID (epoch seconds),
-# nothing if it has not.
-closed_at() {
-	local line
-	line=$(grep -m1 -E "session closed session=$1 " "$T/pimgated.log") ||
-		return 0
-	rfc3339_epoch "${line%% *}"
-}
-
-session_closed() { [[ -n "$(closed_at "$1")" ]]; }
 
 # ended_on_time SID REASON FROM WHAT: SID ended with REASON within
 # END_BOUND of FROM (epoch seconds), and the client was dropped.
