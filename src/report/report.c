@@ -210,13 +210,15 @@ report_cmp_id(int64_t a, int64_t b)
 	return (a > b) - (a < b);
 }
 
+/* Activations and sessions are listed by user, role, start, id. */
+struct report_key {
+	const char *user, *role;
+	int64_t start, id;
+};
+
 static int
-report_cmp_act(const void *pa, const void *pb)
+report_cmp_rows(const struct report_key *a, const struct report_key *b)
 {
-	const struct store_activation *a =
-	    &((const struct report_activation *)pa)->a;
-	const struct store_activation *b =
-	    &((const struct report_activation *)pb)->a;
 	int c = strcmp(a->user, b->user);
 
 	if (c == 0)
@@ -227,17 +229,27 @@ report_cmp_act(const void *pa, const void *pb)
 }
 
 static int
+report_cmp_act(const void *pa, const void *pb)
+{
+	const struct store_activation *a =
+	    &((const struct report_activation *)pa)->a;
+	const struct store_activation *b =
+	    &((const struct report_activation *)pb)->a;
+
+	return report_cmp_rows(
+	    &(struct report_key){a->user, a->role, a->start, a->id},
+	    &(struct report_key){b->user, b->role, b->start, b->id});
+}
+
+static int
 report_cmp_session(const void *pa, const void *pb)
 {
 	const struct store_session *a = &((const struct report_session *)pa)->s;
 	const struct store_session *b = &((const struct report_session *)pb)->s;
-	int c = strcmp(a->user, b->user);
 
-	if (c == 0)
-		c = strcmp(a->role, b->role);
-	if (c == 0)
-		c = report_cmp_id(a->start, b->start);
-	return c != 0 ? c : report_cmp_id(a->id, b->id);
+	return report_cmp_rows(
+	    &(struct report_key){a->user, a->role, a->start, a->id},
+	    &(struct report_key){b->user, b->role, b->start, b->id});
 }
 
 static int
