@@ -26,11 +26,6 @@ static const char *const act_state_names[] = {
 
 #define ACT_STATE_COUNT (sizeof(act_state_names) / sizeof(act_state_names[0]))
 
-struct act_each {
-	store_activation_cb cb;
-	void *arg;
-};
-
 const char *
 store_act_state_name(enum store_act_state s)
 {
@@ -262,10 +257,10 @@ store_activation_expire(struct store *st, int64_t now, int *count)
 	return r;
 }
 
-static int
-act_row(sqlite3_stmt *s, void *ctx)
+int
+store_act_row(sqlite3_stmt *s, void *ctx)
 {
-	struct act_each *e = ctx;
+	struct store_act_each *e = ctx;
 	struct store_activation a = {0};
 
 	store_act_from_row(s, &a);
@@ -276,7 +271,7 @@ int
 store_activation_list(
     struct store *st, int64_t user_id, store_activation_cb cb, void *arg)
 {
-	struct act_each e = {cb, arg};
+	struct store_act_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -287,7 +282,7 @@ store_activation_list(
 	if (r != PIM_OK)
 		return r;
 	sqlite3_bind_int64(s, 1, user_id);
-	r = store_each(st, s, act_row, &e, "listing activations");
+	r = store_each(st, s, store_act_row, &e, "listing activations");
 	store_stmt_put(st, STMT_ACT_LIST, s);
 	return r;
 }
@@ -296,7 +291,7 @@ int
 store_activation_ending(struct store *st, int64_t after, int64_t upto,
     store_activation_cb cb, void *arg)
 {
-	struct act_each e = {cb, arg};
+	struct store_act_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -309,7 +304,7 @@ store_activation_ending(struct store *st, int64_t after, int64_t upto,
 		return r;
 	sqlite3_bind_int64(s, 1, after);
 	sqlite3_bind_int64(s, 2, upto);
-	r = store_each(st, s, act_row, &e, "listing ending activations");
+	r = store_each(st, s, store_act_row, &e, "listing ending activations");
 	store_stmt_put(st, STMT_ACT_ENDING, s);
 	return r;
 }
@@ -318,7 +313,7 @@ int
 store_activation_lapsed(
     struct store *st, int64_t now, int limit, store_activation_cb cb, void *arg)
 {
-	struct act_each e = {cb, arg};
+	struct store_act_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -331,7 +326,7 @@ store_activation_lapsed(
 		return r;
 	sqlite3_bind_int64(s, 1, now);
 	sqlite3_bind_int(s, 2, limit);
-	r = store_each(st, s, act_row, &e, "listing lapsed requests");
+	r = store_each(st, s, store_act_row, &e, "listing lapsed requests");
 	store_stmt_put(st, STMT_ACT_LAPSED, s);
 	return r;
 }

@@ -2,16 +2,7 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-#define AUDIT_COLS                                                          \
-	"id, ts_ms, actor, event, outcome, user, target, role, session_id," \
-	" peer, detail, prev_hash, hash"
-
-struct audit_each {
-	store_audit_cb cb;
-	void *arg;
-};
-
-/* The names of AUDIT_COLS, in order. */
+/* The names of STORE_AUDIT_COLS, in order. */
 static const char *const audit_col_names[] = {"id", "ts_ms", "actor", "event",
     "outcome", "user", "target", "role", "session_id", "peer", "detail",
     "prev_hash", "hash"};
@@ -166,10 +157,10 @@ store_audit_append(
 	    st, "RELEASE audit_append", "appending an audit event");
 }
 
-static int
-audit_row(sqlite3_stmt *s, void *ctx)
+int
+store_audit_row(sqlite3_stmt *s, void *ctx)
 {
-	struct audit_each *e = ctx;
+	struct store_audit_each *e = ctx;
 	struct store_audit a = {0};
 
 	audit_from_row(s, &a);
@@ -180,20 +171,20 @@ int
 store_audit_list(struct store *st, int64_t since_ms, const char *user,
     store_audit_cb cb, void *arg)
 {
-	struct audit_each e = {cb, arg};
+	struct store_audit_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
 	/* In append order, which is what a hash chain will follow. */
 	r = store_stmt_get(st, STMT_AUDIT_LIST,
-	    "SELECT " AUDIT_COLS " FROM audit"
+	    "SELECT " STORE_AUDIT_COLS " FROM audit"
 	    " WHERE ts_ms >= ?1 AND (?2 IS NULL OR user = ?2) ORDER BY id",
 	    &s);
 	if (r != PIM_OK)
 		return r;
 	sqlite3_bind_int64(s, 1, since_ms);
 	store_bind_text(s, 2, user);
-	r = store_each(st, s, audit_row, &e, "listing audit events");
+	r = store_each(st, s, store_audit_row, &e, "listing audit events");
 	store_stmt_put(st, STMT_AUDIT_LIST, s);
 	return r;
 }
@@ -202,19 +193,19 @@ int
 store_audit_since_id(
     struct store *st, int64_t after_id, int limit, store_audit_cb cb, void *arg)
 {
-	struct audit_each e = {cb, arg};
+	struct store_audit_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
 	r = store_stmt_get(st, STMT_AUDIT_SINCE,
-	    "SELECT " AUDIT_COLS " FROM audit WHERE id > ?1 ORDER BY id"
+	    "SELECT " STORE_AUDIT_COLS " FROM audit WHERE id > ?1 ORDER BY id"
 	    " LIMIT ?2",
 	    &s);
 	if (r != PIM_OK)
 		return r;
 	sqlite3_bind_int64(s, 1, after_id);
 	sqlite3_bind_int(s, 2, limit);
-	r = store_each(st, s, audit_row, &e, "listing new audit events");
+	r = store_each(st, s, store_audit_row, &e, "listing new audit events");
 	store_stmt_put(st, STMT_AUDIT_SINCE, s);
 	return r;
 }

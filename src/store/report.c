@@ -5,31 +5,6 @@
 #include "pimgate/err.h"
 #include "store_int.h"
 
-struct report_act_each {
-	store_activation_cb cb;
-	void *arg;
-};
-
-struct report_session_each {
-	store_session_cb cb;
-	void *arg;
-};
-
-struct report_audit_each {
-	store_audit_cb cb;
-	void *arg;
-};
-
-static int
-report_act_row(sqlite3_stmt *s, void *ctx)
-{
-	struct report_act_each *e = ctx;
-	struct store_activation a = {0};
-
-	store_act_from_row(s, &a);
-	return e->cb(&a, e->arg);
-}
-
 /* An activation belongs to [FROM, TO) when it was asked for before TO
  * and had not ended (its window closed, or it left pending or active)
  * before FROM. Its window end bounds when it ended, so the index on
@@ -38,7 +13,7 @@ int
 store_report_activations(struct store *st, int64_t from, int64_t to,
     const char *user, store_activation_cb cb, void *arg)
 {
-	struct report_act_each e = {cb, arg};
+	struct store_act_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -54,19 +29,9 @@ store_report_activations(struct store *st, int64_t from, int64_t to,
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
 	store_bind_text(s, 3, user);
-	r = store_each(st, s, report_act_row, &e, "reading activations");
+	r = store_each(st, s, store_act_row, &e, "reading activations");
 	store_stmt_put(st, STMT_REPORT_ACTS, s);
 	return r;
-}
-
-static int
-report_session_row(sqlite3_stmt *s, void *ctx)
-{
-	struct report_session_each *e = ctx;
-	struct store_session x = {0};
-
-	store_session_from_row(s, &x);
-	return e->cb(&x, e->arg);
 }
 
 /* A session belongs to [FROM, TO) when it started before TO and was
@@ -75,7 +40,7 @@ int
 store_report_sessions(struct store *st, int64_t from, int64_t to,
     const char *user, store_session_cb cb, void *arg)
 {
-	struct report_session_each e = {cb, arg};
+	struct store_session_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -90,43 +55,22 @@ store_report_sessions(struct store *st, int64_t from, int64_t to,
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
 	store_bind_text(s, 3, user);
-	r = store_each(st, s, report_session_row, &e, "reading sessions");
+	r = store_each(st, s, store_session_row, &e, "reading sessions");
 	store_stmt_put(st, STMT_REPORT_SESSIONS, s);
 	return r;
 }
 
 /* The event columns a report shows (not the chain's hashes). */
-static int
-report_audit_row(sqlite3_stmt *s, void *ctx)
-{
-	struct report_audit_each *e = ctx;
-	struct store_audit a = {0};
-
-	a.id = sqlite3_column_int64(s, 0);
-	a.ts_ms = sqlite3_column_int64(s, 1);
-	store_col_text(s, 2, a.actor, sizeof(a.actor));
-	store_col_text(s, 3, a.event, sizeof(a.event));
-	store_col_text(s, 4, a.outcome, sizeof(a.outcome));
-	store_col_text(s, 5, a.user, sizeof(a.user));
-	store_col_text(s, 6, a.target, sizeof(a.target));
-	store_col_text(s, 7, a.role, sizeof(a.role));
-	a.session_id = sqlite3_column_int64(s, 8);
-	store_col_text(s, 9, a.peer, sizeof(a.peer));
-	store_col_text(s, 10, a.detail, sizeof(a.detail));
-	return e->cb(&a, e->arg);
-}
-
 int
 store_report_refusals(struct store *st, int64_t from_ms, int64_t to_ms,
     const char *user, store_audit_cb cb, void *arg)
 {
-	struct report_audit_each e = {cb, arg};
+	struct store_audit_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
 	r = store_stmt_get(st, STMT_REPORT_REFUSALS,
-	    "SELECT id, ts_ms, actor, event, outcome, user, target, role,"
-	    " session_id, peer, detail FROM audit"
+	    "SELECT " STORE_AUDIT_COLS " FROM audit"
 	    " WHERE ts_ms >= ?1 AND ts_ms < ?2 AND outcome <> 'ok'"
 	    " AND (?3 IS NULL OR user = ?3)"
 	    " ORDER BY user, id",
@@ -136,7 +80,7 @@ store_report_refusals(struct store *st, int64_t from_ms, int64_t to_ms,
 	sqlite3_bind_int64(s, 1, from_ms);
 	sqlite3_bind_int64(s, 2, to_ms);
 	store_bind_text(s, 3, user);
-	r = store_each(st, s, report_audit_row, &e, "reading refusals");
+	r = store_each(st, s, store_audit_row, &e, "reading refusals");
 	store_stmt_put(st, STMT_REPORT_REFUSALS, s);
 	return r;
 }

@@ -5,11 +5,6 @@
 
 #define SESSION_COLS STORE_SESSION_COLS
 
-struct session_each {
-	store_session_cb cb;
-	void *arg;
-};
-
 struct path_each {
 	int (*cb)(const char *path, void *arg);
 	void *arg;
@@ -195,10 +190,10 @@ store_session_recordings(struct store *st, int64_t id,
 	return r;
 }
 
-static int
-session_row(sqlite3_stmt *s, void *ctx)
+int
+store_session_row(sqlite3_stmt *s, void *ctx)
 {
-	struct session_each *e = ctx;
+	struct store_session_each *e = ctx;
 	struct store_session x = {0};
 
 	store_session_from_row(s, &x);
@@ -208,7 +203,7 @@ session_row(sqlite3_stmt *s, void *ctx)
 int
 store_session_list(struct store *st, store_session_cb cb, void *arg)
 {
-	struct session_each e = {cb, arg};
+	struct store_session_each e = {cb, arg};
 	sqlite3_stmt *s = NULL;
 	int r;
 
@@ -216,7 +211,7 @@ store_session_list(struct store *st, store_session_cb cb, void *arg)
 	    "SELECT " SESSION_COLS " FROM sessions ORDER BY id DESC", &s);
 	if (r != PIM_OK)
 		return r;
-	r = store_each(st, s, session_row, &e, "listing sessions");
+	r = store_each(st, s, store_session_row, &e, "listing sessions");
 	store_stmt_put(st, STMT_SESSION_LIST, s);
 	return r;
 }

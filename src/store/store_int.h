@@ -151,6 +151,30 @@ bool store_col_int_exact(sqlite3_stmt *s, int col, int64_t *out);
 void store_act_from_row(sqlite3_stmt *s, struct store_activation *a);
 void store_session_from_row(sqlite3_stmt *s, struct store_session *x);
 
+/* An audit row, as store_audit_row reads it. */
+#define STORE_AUDIT_COLS                                                    \
+	"id, ts_ms, actor, event, outcome, user, target, role, session_id," \
+	" peer, detail, prev_hash, hash"
+
+/* store_each row callbacks that read a whole row (STORE_ACT_COLS,
+ * STORE_SESSION_COLS, STORE_AUDIT_COLS) and hand it to the caller's
+ * callback in the matching struct. */
+struct store_act_each {
+	store_activation_cb cb;
+	void *arg;
+};
+struct store_session_each {
+	store_session_cb cb;
+	void *arg;
+};
+struct store_audit_each {
+	store_audit_cb cb;
+	void *arg;
+};
+int store_act_row(sqlite3_stmt *s, void *ctx);
+int store_session_row(sqlite3_stmt *s, void *ctx);
+int store_audit_row(sqlite3_stmt *s, void *ctx);
+
 /* Runs the schema migrations (schema.c). */
 int store_migrate(struct store *st);
 
