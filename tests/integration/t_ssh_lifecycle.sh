@@ -46,7 +46,8 @@ assert_eq active-ok "$OUT" "output under an active assignment"
 fds_at_start=$(find "/proc/$PIMGATED_PID/fd" -mindepth 1 | wc -l)
 
 log "unassign ends the live session"
-start_live unassign 0
+# The session above is the newest: wait for one after it.
+start_live unassign "$(newest_session_id)"
 pimctl unassign alice ops
 acted=$(now)
 ends_within unassign "$sid" revoked "unassign"
